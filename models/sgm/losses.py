@@ -1,0 +1,35 @@
+"""Continuous-time denoising score matching (Song et al. 2021, arXiv:2011.13456, Eq. 7)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from .sde import SDE, _expand
+
+
+def denoising_score_matching_loss(
+    noise_model: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    sde: SDE,
+    x0: torch.Tensor,
+    t: torch.Tensor,
+    z: torch.Tensor,
+    *,
+    likelihood_weighting: bool = False,
+) -> torch.Tensor:
+    """Return the batch mean of lambda(t) E_dims ||std(t) score + z||^2 for x_t = alpha(t) x0 + std(t) z.
+
+    With score = -eps / std(t) the residual is z - eps(x_t, t). The default weight
+    lambda(t) = std(t)^2 balances noise levels; ``likelihood_weighting`` uses lambda(t) = g(t)^2
+    instead, which makes the loss a bound on the negative log-likelihood (Song et al. 2021,
+    arXiv:2101.09258). ``t`` (B,) and ``z`` (like ``x0``) come from the caller's generator.
+    """
+    mean, std = sde.marginal(x0, t)
+    x_t = mean + _expand(std, x0) * z
+    residual = (noise_model(x_t, t) - z).pow(2).flatten(1).mean(dim=1)
+
+    # Likelihood weighting: g(t)^2 ||score + z / std||^2 = (g(t) / std(t))^2 ||z - eps||^2
+    if likelihood_weighting:
+        residual = residual * (sde.diffusion(t) / std) ** 2
+    return residual.mean()
