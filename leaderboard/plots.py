@@ -61,38 +61,51 @@ def sample_grid_png(images: np.ndarray, *, columns: int = GRID_COLUMNS, scale: i
 
 def histogram_overlay_png(
     name: str,
-    reference: Mapping[str, Any] | None,
-    curves: Sequence[tuple[str, Mapping[str, Any], str]],
+    reference: Mapping[str, Any],
+    curves: Sequence[tuple[str, Mapping[str, Any], bool]],
     *,
     reference_label: str = "real (test split)",
 ) -> bytes:
     """Draw one observable's histograms, generated versus reference, and return PNG bytes.
 
     ``reference`` is an observable record whose ``reference`` densities are drawn filled
-    in grey; ``curves`` are (legend label, observable record, line style) triples whose
-    ``generated`` densities are drawn as step lines, one per submission, in order.
+    in grey. ``curves`` are (legend label, observable record, is_real) triples whose
+    ``generated`` densities are drawn as step lines in order: real held-out images dashed
+    black, submissions in the ``tab10`` colours (solid, then dotted and dash-dotted past
+    ten submissions).
     """
     figure = Figure(figsize=(6.4, 4.0), dpi=100)
-    FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    first = reference if reference is not None else curves[0][1]
-    if reference is not None:
-        axes.stairs(
-            reference["reference"], reference["bin_edges"], fill=True, color="0.8", label=reference_label
-        )
+    axes.stairs(reference["reference"], reference["bin_edges"], fill=True, color="0.8", label=_plain(reference_label))
     colors = matplotlib.colormaps["tab10"].colors
-    for index, (label, observable, linestyle) in enumerate(curves):
-        color = "black" if linestyle == "--" else colors[index % len(colors)]
+    submission_index = 0
+    for label, observable, is_real in curves:
+        if is_real:
+            color, linestyle = "black", "--"
+        else:
+            color = colors[submission_index % len(colors)]
+            linestyle = ("-", ":", "-.")[(submission_index // len(colors)) % 3]
+            submission_index += 1
         axes.stairs(
-            observable["generated"], observable["bin_edges"], color=color, linestyle=linestyle, linewidth=1.5, label=label
+            observable["generated"],
+            observable["bin_edges"],
+            color=color,
+            linestyle=linestyle,
+            linewidth=1.5,
+            label=_plain(label),
         )
-    unit = f" [{first['unit']}]" if first["unit"] else ""
-    axes.set_xlabel(f"{first['label']}{unit}")
+    unit = f" [{reference['unit']}]" if reference["unit"] else ""
+    axes.set_xlabel(_plain(f"{reference['label']}{unit}"))
     axes.set_ylabel("density")
-    axes.set_title(name)
+    axes.set_title(_plain(name))
     axes.legend(fontsize="small", frameon=False)
     figure.tight_layout()
     return _png_bytes(figure)
+
+
+def _plain(text: str) -> str:
+    """Escape dollar signs so matplotlib draws user text literally instead of as mathtext."""
+    return text.replace("$", r"\$")
 
 
 def _png_bytes(figure: Figure) -> bytes:

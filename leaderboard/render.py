@@ -101,10 +101,9 @@ def _write_histograms(results: Sequence[StoredResult], out: Path, written: dict[
         curves = []
         for result in having:
             label = result.record["submission"]["name"]
-            style = "-"
             if is_reference(result):
-                label, style = f"{label} (real, held-out)", "--"
-            curves.append((label, result.record["observables"][name], style))
+                label = f"{label} (real, held-out)"
+            curves.append((label, result.record["observables"][name], is_reference(result)))
         relative = f"{IMAGE_FOLDER}/hist-{_slug(name)}.png"
         path = out / relative
         write_bytes_atomic(path, histogram_overlay_png(name, reference, curves))

@@ -22,6 +22,7 @@ NPY_SUFFIXES = (".npy",)
 NPZ_SUFFIXES = (".npz",)
 HDF5_SUFFIXES = (".h5", ".hdf5")
 SUPPORTED_SUFFIXES = NPY_SUFFIXES + NPZ_SUFFIXES + HDF5_SUFFIXES
+NPY_MAGIC = b"\x93NUMPY"
 
 
 class SampleFileError(ValueError):
@@ -81,6 +82,14 @@ def load_sample_file(path: str | os.PathLike, *, key: str | None = None, min_ima
 
 
 def _load_npy(path: Path) -> np.ndarray:
+    # np.load treats a file without the .npy magic string as a pickle, so check it first.
+    with open(path, "rb") as handle:
+        magic = handle.read(len(NPY_MAGIC))
+    if magic != NPY_MAGIC:
+        raise SampleFileError(
+            f"{path} is not a readable .npy file (it does not start with the .npy magic string); "
+            "save the images with np.save."
+        )
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as error:
@@ -93,6 +102,8 @@ def _load_npy(path: Path) -> np.ndarray:
 
 
 def _load_npz(path: Path, key: str | None) -> tuple[np.ndarray, str]:
+    if not zipfile.is_zipfile(path):
+        raise SampleFileError(f"{path} is not a readable .npz archive (not a zip file); save the images with np.savez.")
     try:
         with np.load(path, allow_pickle=False) as archive:
             names = list(archive.files)

@@ -122,7 +122,7 @@ def format_measurement(value: float | None, low: float | None, high: float | Non
     if half <= 0:
         return f"{format_number(value)} [{format_number(low)}, {format_number(high)}]"
     decimals = 1 - math.floor(math.log10(half))
-    if decimals > 6 or max(abs(value), abs(low), abs(high)) >= 1e7:
+    if decimals > 4 or max(abs(value), abs(low), abs(high)) >= 1e7:
         return f"{value:.3g} ± {half:.2g} [{low:.3g}, {high:.3g}]"
     decimals = max(decimals, 0)
     return f"{value:.{decimals}f} ± {half:.{decimals}f} [{low:.{decimals}f}, {high:.{decimals}f}]"
@@ -242,7 +242,11 @@ def results_frame(results: Sequence[StoredResult], columns: Sequence[MetricColum
         row["dataset_version"] = record["dataset"]["version"]
         row["created_utc"] = record["provenance"]["created_utc"]
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    # Nullable integers, so a missing count stays empty instead of turning the column into floats.
+    for name in ("num_parameters", "training_steps"):
+        frame[name] = frame[name].astype("Int64")
+    return frame
 
 
 def _escape_markdown(text: str) -> str:

@@ -95,11 +95,20 @@ def _describe_schema_error(error: ValidationError) -> str:
     # A oneOf over "null or object" reports only "is not valid under any of the given
     # schemas"; the closest sub-error names the real field.
     if error.validator in ("oneOf", "anyOf") and error.context:
-        non_null = [sub for sub in error.context if sub.validator != "type" or sub.absolute_path != error.absolute_path]
-        error = best_match(non_null or error.context)
+        branch_types = [
+            sub.validator_value
+            for sub in error.context
+            if sub.validator == "type" and sub.absolute_path == error.absolute_path
+        ]
+        if len(branch_types) == len(error.context):
+            return f"{format_path(list(error.absolute_path))} is {_preview_value(error.instance)}; expected {_either(branch_types)}."
+        deeper = [sub for sub in error.context if sub.validator != "type" or sub.absolute_path != error.absolute_path]
+        error = best_match(deeper)
     path = format_path(list(error.absolute_path))
     instance = _preview_value(error.instance)
     validator = error.validator
+    if "propertyNames" in error.relative_schema_path:
+        return f"{path} has key {instance}; expected {_describe_pattern(error.validator_value)}. Rename the key."
     if validator == "required":
         missing = [name for name in error.validator_value if name not in error.instance]
         return f"{path} is missing required field(s) {missing}; add them (use null where the schema allows it)."
@@ -110,18 +119,42 @@ def _describe_schema_error(error: ValidationError) -> str:
             return f"{path} has unknown field(s) {extra}; remove them or fix their spelling (known: {allowed})."
         return f"{path} has an invalid entry: {error.message}."
     if validator == "type":
-        expected = error.validator_value
-        return f"{path} is {instance} ({_json_type(error.instance)}); expected {expected}."
+        return f"{path} is {instance} ({_json_type(error.instance)}); expected {_either([error.validator_value])}."
     if validator in ("const", "enum"):
         expected = [error.validator_value] if validator == "const" else error.validator_value
         return f"{path} is {instance}; expected one of {json.dumps(expected)}."
     if validator == "pattern":
-        return f"{path} is {instance}; expected a string matching {error.validator_value!r}."
-    if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        return f"{path} is {instance}; expected {validator} {error.validator_value}."
+        return f"{path} is {instance}; expected {_describe_pattern(error.validator_value)}."
+    if validator in ("minimum", "maximum"):
+        bound = "at least" if validator == "minimum" else "at most"
+        return f"{path} is {instance}; expected a value {bound} {error.validator_value}."
     if validator in ("minItems", "maxItems", "minLength", "maxLength", "minProperties"):
-        return f"{path} is {instance}; expected {validator} {error.validator_value}."
+        bound = "at least" if validator.startswith("min") else "at most"
+        unit = {"Items": "items", "Length": "characters", "Properties": "entries"}[validator[3:]]
+        return f"{path} is {instance}; expected {bound} {error.validator_value} {unit}."
     return f"{path}: {error.message}."
+
+
+PATTERN_DESCRIPTIONS = {
+    "^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$": (
+        "a name of letters, digits, '.', '_' and '-' that starts with a letter or digit (at most 100 characters)"
+    ),
+    "^[0-9a-f]{64}$": "a SHA-256 digest as 64 lowercase hex digits",
+    "^[0-9a-f]{7,64}(-dirty)?$": "a lowercase hex git commit, optionally suffixed '-dirty'",
+}
+
+
+def _describe_pattern(pattern: str) -> str:
+    return PATTERN_DESCRIPTIONS.get(pattern, f"a string matching {pattern!r}")
+
+
+def _either(type_specs: Sequence[str | Sequence[str]]) -> str:
+    names: list[str] = []
+    for spec in type_specs:
+        for name in [spec] if isinstance(spec, str) else spec:
+            if name not in names:
+                names.append(name)
+    return " or ".join(names)
 
 
 def _semantic_problems(record: Mapping[str, Any]) -> Iterator[str]:

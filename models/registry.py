@@ -39,6 +39,7 @@ class UnknownGeneratorError(KeyError):
 
 def register_generator(name: str) -> Callable[[GeneratorT], GeneratorT]:
     """Class decorator that registers a ``Generator`` subclass under ``name``."""
+    _check_name(name)
 
     def decorator(generator_class: GeneratorT) -> GeneratorT:
         _add(name, generator_class)
@@ -47,9 +48,13 @@ def register_generator(name: str) -> Callable[[GeneratorT], GeneratorT]:
     return decorator
 
 
-def _add(name: str, generator_class: type) -> None:
+def _check_name(name: str) -> None:
     if not name or not name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"generator name {name!r} is invalid; use letters, digits, '-' and '_'.")
+
+
+def _add(name: str, generator_class: type) -> None:
+    _check_name(name)
     if not (isinstance(generator_class, type) and issubclass(generator_class, Generator)):
         raise TypeError(f"generator {name!r} must be a subclass of lartpcbench.models.Generator, got {generator_class!r}.")
     existing = _REGISTRY.get(name)

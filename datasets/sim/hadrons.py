@@ -129,10 +129,11 @@ def _delta_rays(rng, stepped, keep, group, xi_per_cm, w_max, beta, gamma, mass, 
 
 
 def michel_energies(rng: np.random.Generator, count: int) -> np.ndarray:
-    """Return Michel electron kinetic energies (MeV): x = E/E_max with density x^2 (3 - 2x)."""
+    """Return Michel electron kinetic energies (MeV): x = E/E_max with density x^2 (3 - 2x), E_max 52.83 MeV."""
     grid = np.linspace(0.0, 1.0, 513)
     cdf = 2.0 * grid**3 - grid**4
-    return np.interp(rng.random(count), cdf, grid) * 52.83 - material.ELECTRON_MASS_MEV * 0.0
+    total = np.interp(rng.random(count), cdf, grid) * 52.83
+    return np.maximum(total - material.ELECTRON_MASS_MEV, 0.05)
 
 
 def _decay_at_rest(rng: np.random.Generator, stopped: ParticleBatch, species: int) -> ParticleBatch:

@@ -36,7 +36,8 @@ class SteppedLegs:
 
 def segment_starts(counts: np.ndarray) -> np.ndarray:
     """Return the start offset of each group in a ragged array with group sizes ``counts``."""
-    return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    ends = np.cumsum(counts, dtype=np.int64)
+    return ends - np.asarray(counts, dtype=np.int64)
 
 
 def segmented_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -171,7 +171,6 @@ class GANGenerator(Generator):
         config, rng = self.config, self._rng
         generator, discriminator = self._generator, self._discriminator
         generator.train()
-        discriminator.requires_grad_(True)
         for _ in range(config.discriminator_steps):
             index = torch.randint(len(images), (batch_size,), generator=rng)
             real = self._to_model_scale(images[index]).to(self.device)
@@ -203,6 +202,7 @@ class GANGenerator(Generator):
         self._optimizers["generator"].zero_grad(set_to_none=True)
         loss_g.backward()
         self._optimizers["generator"].step()
+        discriminator.requires_grad_(True)
         self._step += 1
         self._update_ema()
         return {"loss_d": float(loss_d.detach()), "loss_g": float(loss_g.detach()), "r1": float(r1.detach())}

@@ -179,7 +179,7 @@ class SGMGenerator(Generator):
         rate = warmup_learning_rate(self.step, train_config.learning_rate, config.warmup_steps)
         optimizer_step(model, self.optimizer, loss, learning_rate=rate, grad_clip=config.grad_clip)
         update_ema(self.ema, self.network, config.ema_decay)
-        return float(loss)
+        return float(loss.detach())
 
     # ---- checkpoints --------------------------------------------------------------------
 
