@@ -39,6 +39,7 @@ tr.reference td { background: #fff8dc; font-style: italic; }
 figure { margin: 0; }
 figcaption { font-size: 0.85rem; margin-top: 0.3rem; }
 img { image-rendering: pixelated; max-width: 100%; }
+.samples img { width: 24rem; }
 pre { background: #f8f8f8; padding: 0.5rem; overflow-x: auto; font-size: 0.8rem; }
 """
 
@@ -106,6 +107,8 @@ def render_page(
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        # An empty icon, so browsers do not request /favicon.ico from the server.
+        '<link rel="icon" href="data:,">',
         f"<title>{_text(title)}</title>",
         f"<style>{STYLE}</style>",
         "</head>",
@@ -207,7 +210,7 @@ def _grids(results: Sequence[StoredResult], grid_paths: Mapping[str, str]) -> st
         )
     if not figures:
         return "<p>No previews recorded.</p>"
-    return '<div class="grids">' + "\n".join(figures) + "</div>"
+    return '<div class="grids samples">' + "\n".join(figures) + "</div>"
 
 
 def _histograms(histogram_paths: Mapping[str, str]) -> str:

@@ -128,7 +128,7 @@ def test_format_number_and_count():
 
 def test_csv_has_raw_numbers(rendered):
     written, run_ids, _ = rendered
-    frame = pd.read_csv(written["csv"], keep_default_na=False)
+    frame = pd.read_csv(written["csv"])
     assert list(frame["run_id"]) == [run_ids[name] for name in ("Real val", "SGM small", GAN_NAME, "Flow")]
     sgm = frame[frame["name"] == "SGM small"].iloc[0]
     assert sgm["fd_physics"] == 9.5
@@ -137,7 +137,8 @@ def test_csv_has_raw_numbers(rendered):
     text = written["csv"].read_text()
     assert "1234567," in text
     assert "1234567.0" not in text
-    assert frame[frame["name"] == "Flow"].iloc[0]["fd_physics"] == ""
+    assert pd.isna(frame[frame["name"] == "Flow"].iloc[0]["fd_physics"])
+    assert frame["rank"].astype(str).tolist() == ["floor", "1", "2", "3"]
 
 
 class _PageParser(html.parser.HTMLParser):

@@ -28,13 +28,13 @@ ECE_BINS = 10
 
 
 def build_classifier() -> nn.Module:
-    """Return the classifier CNN: three strided convolutions, global pooling, one logit."""
+    """Return the classifier CNN: a 4x4 patch embedding, three convolutions, pooling, one logit."""
     return nn.Sequential(
-        nn.Conv2d(1, 8, 3, stride=2, padding=1),
+        nn.Conv2d(1, 16, 4, stride=4),
         nn.ReLU(),
-        nn.Conv2d(8, 16, 3, stride=2, padding=1),
+        nn.Conv2d(16, 32, 3, stride=1, padding=1),
         nn.ReLU(),
-        nn.Conv2d(16, 32, 3, stride=2, padding=1),
+        nn.Conv2d(32, 32, 3, stride=2, padding=1),
         nn.ReLU(),
         nn.Conv2d(32, 32, 3, stride=1, padding=1),
         nn.ReLU(),
