@@ -19,7 +19,8 @@ from lartpcbench.bench.metrics import (
     extractor_hashes,
     observable_histograms,
 )
-from lartpcbench.leaderboard.results import encode_preview, git_commit, package_versions, write_result
+from lartpcbench.leaderboard.record import encode_preview, git_commit, package_versions
+from lartpcbench.leaderboard.store import write_result
 
 from .config import EvaluationOptions
 from .data import RunData

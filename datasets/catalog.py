@@ -126,6 +126,11 @@ def build_dataset(
     splits = simulate_splits(spec, workers=workers, progress=progress)
     if verify_manifest:
         check_against_manifest(spec, splits)
+    _write(spec, splits, target)
+    return target
+
+
+def _write(spec: DatasetSpec, splits: dict[str, SplitData], target: Path) -> None:
     write_split_file(
         target,
         splits,
@@ -135,8 +140,7 @@ def build_dataset(
         generator_params=spec.sim_config.to_dict(),
         seed=spec.seed,
     )
-    logger.info("built dataset %s at %s", name, target)
-    return target
+    logger.info("built dataset %s at %s", spec.name, target)
 
 
 def ensure_dataset(
@@ -183,16 +187,24 @@ def check_against_manifest(spec: DatasetSpec, splits: dict[str, SplitData]) -> N
         )
 
 
-def pin_manifest(name: str, *, workers: int | None = None, progress: bool = True) -> dict[str, str]:
-    """Build ``name`` in memory and write its checksums and the simulator version into its manifest."""
+def pin_manifest(
+    name: str, path: str | os.PathLike | None = None, *, workers: int | None = None, progress: bool = True
+) -> dict[str, str]:
+    """Build ``name``, write it to ``path`` (default ``dataset_path(name)``) and pin its checksums.
+
+    The checksums and the current simulator version are written into the manifest in the
+    source tree; returns the checksums.
+    """
     spec = get_dataset_spec(name)
-    checksums = split_checksums(simulate_splits(spec, workers=workers, progress=progress))
-    path = manifest_path(name)
-    record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    splits = simulate_splits(spec, workers=workers, progress=progress)
+    checksums = split_checksums(splits)
+    manifest = manifest_path(name)
+    record: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))
     record["simulator_version"] = SIMULATOR_VERSION
     record["checksums"] = checksums
-    write_text_atomic(path, json.dumps(record, indent=2) + "\n")
-    logger.info("pinned %d checksums for %s in %s", len(checksums), name, path)
+    write_text_atomic(manifest, json.dumps(record, indent=2) + "\n")
+    logger.info("pinned %d checksums for %s in %s", len(checksums), name, manifest)
+    _write(get_dataset_spec(name), splits, Path(path) if path is not None else dataset_path(name))
     return checksums
 
 
@@ -202,14 +214,17 @@ def _check_name(name: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Pin manifests from the command line (``--pin NAME ...``)."""
+    """Build datasets and pin their manifests from the command line (``--pin NAME ...``)."""
     parser = argparse.ArgumentParser(prog="python -m lartpcbench.datasets.catalog", description=__doc__.splitlines()[0])
     parser.add_argument("--pin", nargs="+", metavar="NAME", required=True, help="datasets whose manifests to re-pin")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all CPU cores)")
+    parser.add_argument(
+        "--data-dir", default=None, help=f"folder for the built split files (default: ${DATA_DIR_ENV} or {default_data_dir()})"
+    )
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for name in arguments.pin:
-        pin_manifest(name, workers=arguments.workers)
+        pin_manifest(name, dataset_path(name, arguments.data_dir), workers=arguments.workers)
     return 0
 
 

@@ -43,8 +43,8 @@ img { image-rendering: pixelated; max-width: 100%; }
 pre { background: #f8f8f8; padding: 0.5rem; overflow-x: auto; font-size: 0.8rem; }
 """
 
-# Click a header to sort by that column; a second click reverses the order. Cells carry
-# their raw value in data-sort; empty values always sort last.
+# Clicking a header sorts by that column, and a second click reverses the order. Cells
+# carry their raw value in data-sort, and empty values always sort last.
 SCRIPT = """
 (function () {
   const table = document.getElementById("leaderboard");

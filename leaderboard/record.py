@@ -1,6 +1,6 @@
 """Building result records: the JSON document that one leaderboard submission produces.
 
-A record holds everything the leaderboard renders (metrics, observables' histograms and a
+A record contains everything the leaderboard renders (metrics, observables' histograms and a
 preview of post-processed samples), so rendering needs the result files alone. The layout
 is fixed by ``result.schema.json``; ``validate.validate_result`` checks it.
 """
@@ -28,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 EVAL_SPLIT = "test"
-SUBMISSION_KINDS = ("generator", "samples", "reference")
 PREVIEW_ENCODING = "zlib+base64"
 # A preview is a handful of images for the sample grid, not a sample file: the cap keeps a
 # result file below about 1 MB.
@@ -90,7 +89,7 @@ def decode_preview(record: Mapping[str, Any]) -> np.ndarray:
     expected = math.prod(shape)
     if len(raw) != expected:
         raise ValueError(
-            f"preview data holds {len(raw)} bytes; shape {list(shape)} needs {expected}. "
+            f"preview data decodes to {len(raw)} bytes; shape {list(shape)} needs {expected}. "
             "Re-encode it with encode_preview()."
         )
     return np.frombuffer(raw, dtype=np.uint8).reshape(shape).copy()
@@ -225,6 +224,7 @@ def build_result(
     commit is read from ``repo_dir`` when given (null otherwise). Raises
     ``ResultValidationError`` when the assembled record breaks the schema.
     """
+    # Imported here because validate imports this module.
     from .validate import validate_result
 
     if preview_count < 1:
@@ -263,8 +263,22 @@ def build_result(
             "run_dir": None if run_dir is None else str(run_dir),
         },
     }
+    record = _plain_json(record)
     validate_result(record)
     return record
+
+
+def _plain_json(value: Any) -> Any:
+    """Return ``value`` with NumPy scalars and arrays replaced by the equal Python values."""
+    if isinstance(value, Mapping):
+        return {key: _plain_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_json(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return _plain_json(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def sampling_record(num_samples: int, wall_time_s: float, function_evaluations_per_image: float | None) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def render_leaderboard(
     ``grid:<run id>`` and ``histogram:<observable>``.
 
     Raises ``FileNotFoundError`` when the dataset has no results folder, ``ValueError``
-    when it holds no result files or none has ``primary_metric``, and
+    when it contains no result files or none has ``primary_metric``, and
     ``ResultValidationError`` naming the first invalid result file.
     """
     results = load_results(results_root, dataset)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import logging
 import os
@@ -32,11 +33,12 @@ def make_run_id(record: dict[str, Any]) -> str:
     """Return the default run id: the submission name as a slug plus the creation time.
 
     For example ``sgm-small-20240501T120000Z`` for name "SGM small" created at
-    2024-05-01T12:00:00Z.
+    2024-05-01T12:00:00Z; the time is converted to UTC.
     """
     slug = re.sub(r"[^a-z0-9._-]+", "-", record["submission"]["name"].lower()).strip("-._")[:80] or "result"
-    stamp = re.sub(r"[^0-9TZ]", "", record["provenance"]["created_utc"].split("+")[0].split(".")[0])
-    return f"{slug}-{stamp}" if stamp else slug
+    created = datetime.datetime.fromisoformat(record["provenance"]["created_utc"])
+    stamp = created.astimezone(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{slug}-{stamp}"
 
 
 def write_result(
@@ -121,10 +123,10 @@ def _check_same_dataset(results: list[StoredResult]) -> None:
         return
     first = results[0]
     for other in results[1:]:
-        for key in ("version", "checksums"):
+        for key, label in (("version", "versions"), ("checksums", "checksums")):
             if other.record["dataset"][key] != first.record["dataset"][key]:
                 raise ValueError(
-                    f"result files {first.path.name} and {other.path.name} record different dataset {key}s, "
+                    f"result files {first.path.name} and {other.path.name} record different dataset {label}, "
                     "so their scores are not comparable; move the results of the older dataset version "
                     "to another folder or re-evaluate them."
                 )

@@ -1,9 +1,9 @@
 """Validation of result records: the JSON Schema in ``result.schema.json`` plus semantic checks.
 
 The schema fixes the layout and types. The semantic checks cover what a schema cannot
-express well: non-finite numbers, unique metric names, ordered intervals, a preview that
-decodes to its recorded shape, histograms whose lengths match their bin edges, and an
-ISO-8601 creation time with a time zone.
+express well. They reject non-finite numbers, repeated metric names and reversed
+intervals. They also check that the preview decodes to its recorded shape, that each
+histogram has one value per bin, and that the creation time is ISO-8601 with a time zone.
 """
 
 from __future__ import annotations
@@ -58,10 +58,16 @@ def validate_result(record: Any, *, source: str | None = None) -> None:
         raise ResultValidationError(
             [f"the top level is {type(record).__name__}; expected a JSON object."], source=source
         )
-    problems = list(_non_finite_problems(record, ""))
+    non_json = dict(_non_json_problems(record, ""))
+    problems = list(non_json.values())
     validator = jsonschema.Draft202012Validator(result_schema())
     schema_errors = sorted(validator.iter_errors(record), key=lambda error: list(map(str, error.absolute_path)))
-    problems.extend(_describe_schema_error(error) for error in schema_errors)
+    # A value already reported as non-JSON also fails its type check; report it once.
+    problems.extend(
+        _describe_schema_error(error)
+        for error in schema_errors
+        if format_path(list(error.absolute_path)) not in non_json
+    )
     # Semantic checks index into the record, so they run only on a record that has the schema's layout.
     if not schema_errors:
         problems.extend(_semantic_problems(record))
@@ -73,22 +79,34 @@ def format_path(parts: Sequence[str | int]) -> str:
     """Return a JSON path such as ``metrics[2].value`` from its keys and indices."""
     text = ""
     for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif text:
+            text += f".{part}"
+        else:
+            text = str(part)
     return text or "(top level)"
 
 
-def _non_finite_problems(value: Any, path: str) -> Iterator[str]:
+def _non_json_problems(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Yield (path, message) for each value that JSON cannot hold: NaN, infinity, non-JSON types."""
+    where = path or "(top level)"
     if isinstance(value, float) and not math.isfinite(value):
-        yield (
-            f"{path or '(top level)'} is {value}, which JSON cannot hold; write null where the field "
+        yield where, (
+            f"{where} is {value}, which JSON cannot hold; write null where the field "
             "allows a missing value (MetricResult.to_dict does this for value and interval) or a finite number."
         )
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            yield from _non_finite_problems(item, f"{path}.{key}" if path else str(key))
+            yield from _non_json_problems(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            yield from _non_finite_problems(item, f"{path}[{index}]")
+            yield from _non_json_problems(item, f"{path}[{index}]")
+    elif value is not None and not isinstance(value, (bool, int, float, str)):
+        yield where, (
+            f"{where} is a {type(value).__module__}.{type(value).__name__}, which JSON cannot hold; "
+            "convert it to a Python int, float, str, list or dict (for NumPy values, .item() or .tolist())."
+        )
 
 
 def _describe_schema_error(error: ValidationError) -> str:
@@ -104,9 +122,11 @@ def _describe_schema_error(error: ValidationError) -> str:
             return f"{format_path(list(error.absolute_path))} is {_preview_value(error.instance)}; expected {_either(branch_types)}."
         deeper = [sub for sub in error.context if sub.validator != "type" or sub.absolute_path != error.absolute_path]
         error = best_match(deeper)
+
     path = format_path(list(error.absolute_path))
     instance = _preview_value(error.instance)
     validator = error.validator
+
     if "propertyNames" in error.relative_schema_path:
         return f"{path} has key {instance}; expected {_describe_pattern(error.validator_value)}. Rename the key."
     if validator == "required":

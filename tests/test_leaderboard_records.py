@@ -178,6 +178,23 @@ def test_nan_metric_value_written_as_null():
     validate_result(record)
 
 
+def test_numpy_values_converted_or_rejected():
+    record = make_record("SGM small", 9.5)
+    converted = build_result(
+        dataset_name="sim64-v1", dataset_version="1.0", checksums=TEST_CHECKSUMS, kind="samples", name="file",
+        family="samples", metrics=[{**record["metrics"][0], "n_real": np.int64(100), "value": np.float32(9.5)}],
+        preview_images=sparse_images(2, 0), evaluator_version="0.1.0", packages={},
+        config={"edges": np.arange(3)},
+    )
+    assert type(converted["metrics"][0]["n_real"]) is int
+    assert converted["metrics"][0]["value"] == 9.5
+    assert converted["submission"]["config"]["edges"] == [0, 1, 2]
+    record["metrics"][0]["n_real"] = np.int64(100)
+    problems = problems_of(record)
+    assert len(problems) == 1
+    assert problems[0].startswith("metrics[0].n_real is a numpy.int64, which JSON cannot hold")
+
+
 def test_raw_nan_metric_value_fails():
     record = make_record("SGM small", 9.5)
     record["metrics"][0]["value"] = float("nan")
@@ -185,6 +202,22 @@ def test_raw_nan_metric_value_fails():
     assert len(problems) == 1
     assert problems[0].startswith("metrics[0].value is nan")
     assert "null" in problems[0]
+
+
+def test_null_or_object_type_message():
+    record = make_record("SGM small", 9.5)
+    record["training"] = "fast"
+    problems = problems_of(record)
+    assert problems == ['training is "fast"; expected null or object.']
+
+
+def test_observable_key_pattern_message():
+    record = make_record("SGM small", 9.5)
+    record["observables"]["track length"] = record["observables"]["lit_pixels"]
+    problems = problems_of(record)
+    assert len(problems) == 1
+    assert problems[0].startswith('observables has key "track length"; expected a name of letters')
+    assert "Rename the key" in problems[0]
 
 
 def test_unknown_field_is_listed():
@@ -306,9 +339,9 @@ def test_write_load_round_trip(tmp_path):
     path_first = write_result(first, tmp_path)
     path_second = write_result(second, tmp_path)
     assert path_first == tmp_path / "sim64-v1" / "sgm-small-20240501T120000Z.json"
-    assert path_second.name == "gan-tiny-20240502T083000.json"
+    assert path_second.name == "gan-tiny-20240502T083000Z.json"
     loaded = load_results(tmp_path, "sim64-v1")
-    assert [result.run_id for result in loaded] == ["gan-tiny-20240502T083000", "sgm-small-20240501T120000Z"]
+    assert [result.run_id for result in loaded] == ["gan-tiny-20240502T083000Z", "sgm-small-20240501T120000Z"]
     assert loaded[1].record == first
     assert loaded[0].record == second
     assert not list((tmp_path / "sim64-v1").glob(".*"))
@@ -354,5 +387,5 @@ def test_load_names_invalid_file_and_missing_folder(tmp_path):
 
 
 def test_make_run_id_slug():
-    record = make_record("My Model / v2 (β)", 1.0, created_utc="2024-05-01T12:00:00.123456+00:00")
-    assert make_run_id(record) == "my-model-v2-20240501T120000"
+    record = make_record("My Model / v2 (β)", 1.0, created_utc="2024-05-01T14:00:00.123456+02:00")
+    assert make_run_id(record) == "my-model-v2-20240501T120000Z"

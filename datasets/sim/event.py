@@ -76,3 +76,20 @@ def transport_event(rng: np.random.Generator, primaries: ParticleBatch, config: 
         )
     logger.warning("event transport stopped after %d generations with %d particles left", MAX_GENERATIONS, len(pending))
     return deposits
+
+
+def single_particle(
+    name: str,
+    kinetic_mev: float,
+    *,
+    direction: tuple[float, float, float] = (1.0, 0.0, 0.0),
+    position: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    charge: int = 1,
+) -> ParticleBatch:
+    """Return a one-particle primary batch (for validation studies and single-particle images)."""
+    species = SPECIES_BY_NAME[name]
+    unit = np.asarray(direction, dtype=np.float64)
+    unit = unit / np.linalg.norm(unit)
+    signed = 0 if species == PHOTON else (-1 if species == ELECTRON else (1 if species == PROTON else charge))
+    semantic = SHOWER if species in (ELECTRON, PHOTON) else TRACK
+    return ParticleBatch.make(species, signed, position, unit, kinetic_mev, semantic, 0, is_primary=True)

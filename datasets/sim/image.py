@@ -80,8 +80,17 @@ def choose_crop(rng: np.random.Generator, world: np.ndarray, by_class: np.ndarra
     labels, count = ndimage.label(adc > 0, structure=EIGHT_CONNECTED)
     if count == 0:
         return None
-    charge = ndimage.sum(world, labels, index=np.arange(1, count + 1))
-    centroids = np.asarray(ndimage.center_of_mass(world, labels, index=np.arange(1, count + 1)))
+    # Charge and charge centroid of each cluster (label 0 is the background).
+    flat_labels = labels.ravel()
+    rows, columns = np.indices(world.shape)
+    charge = np.bincount(flat_labels, weights=world.ravel(), minlength=count + 1)[1:]
+    centroids = np.stack(
+        [
+            np.bincount(flat_labels, weights=(world * rows).ravel(), minlength=count + 1)[1:] / charge,
+            np.bincount(flat_labels, weights=(world * columns).ravel(), minlength=count + 1)[1:] / charge,
+        ],
+        axis=1,
+    )
     order = rng.choice(count, size=count, replace=False, p=charge / charge.sum())
     size, crop = config.world_size_px, config.crop_size
     for cluster in order:

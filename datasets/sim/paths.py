@@ -14,9 +14,14 @@ import numpy as np
 from . import material
 
 # Multiple scattering accumulates in the tangent plane of an anchor direction for this many
-# steps, then the anchor moves on; the exponential map stays accurate for the small angles
-# collected within one segment.
-SEGMENT_STEPS = 32
+# steps (6.4 cm at 0.5 mm), then the anchor moves on. The exponential map is exact for one
+# kick and damps the turning of later kicks by sin(a)/a at an accumulated angle a; within one
+# segment a is below 0.15 rad for muons and protons above 50 MeV.
+SEGMENT_STEPS = 128
+
+# Length at which the per-step Highland widths are normalised: a path of this length scatters
+# by exactly the Highland angle, and paths from 2 to 14 cm stay within 5 % of Highland.
+HIGHLAND_REFERENCE_CM = 5.0
 
 
 @dataclasses.dataclass
@@ -50,12 +55,24 @@ def segmented_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return total - np.repeat(before, counts, axis=0)
 
 
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return the row-wise cross product of (n, 3) arrays (faster than np.cross for small n)."""
+    return np.stack(
+        [
+            a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1],
+            a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
+            a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0],
+        ],
+        axis=1,
+    )
+
+
 def orthonormal_frame(direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return two unit vectors perpendicular to each row of ``direction`` and to each other."""
     helper = np.where(np.abs(direction[:, 2:3]) < 0.9, [[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]])
-    e1 = np.cross(direction, helper)
-    e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
-    e2 = np.cross(direction, e1)
+    e1 = cross(direction, helper)
+    e1 /= np.sqrt(np.einsum("ij,ij->i", e1, e1))[:, None]
+    e2 = cross(direction, e1)
     return e1, e2
 
 
@@ -113,7 +130,9 @@ def step_legs(
     mean_loss = step_kinetic - kinetic_after
 
     # Multiple scattering kicks (projected Gaussian angles of Highland width).
-    theta0 = material.highland_theta0_per_step(np.maximum(step_kinetic, 1e-3), mass, step_length)
+    theta0 = material.highland_theta0_per_step(
+        np.maximum(step_kinetic, 1e-3), mass, step_length, reference_cm=HIGHLAND_REFERENCE_CM
+    )
     kicks = rng.standard_normal((len(leg), 2)) * theta0[:, None]
     step_direction = _scatter_directions(direction, leg, index_in_leg, steps_per_leg, kicks)
 

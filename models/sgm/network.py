@@ -18,7 +18,9 @@ from .config import NetworkConfig
 
 
 def _group_norm(channels: int) -> nn.GroupNorm:
-    return nn.GroupNorm(min(32, channels // 4), channels, eps=1e-6)
+    """GroupNorm with the most groups up to 32 that divide ``channels`` and hold >= 4 channels each."""
+    groups = max(g for g in range(1, min(32, max(channels // 4, 1)) + 1) if channels % g == 0)
+    return nn.GroupNorm(groups, channels, eps=1e-6)
 
 
 def _zero_init(module: nn.Module) -> nn.Module:
