@@ -13,8 +13,7 @@ import numpy as np
 from lartpcbench.datasets.fileio import atomic_path, write_text_atomic
 from lartpcbench.datasets.images import ImageFormatError, postprocess
 from lartpcbench.datasets.splits import SplitFileError
-from lartpcbench.leaderboard.render import render_leaderboard
-from lartpcbench.leaderboard.submissions import load_sample_file
+from lartpcbench.leaderboard import ResultValidationError, SampleFileError, load_sample_file, render_leaderboard
 from lartpcbench.models import UnknownGeneratorError, available_generators, get_generator_class
 from lartpcbench.models.checkpoint import CheckpointError
 from lartpcbench.models.config import ConfigError
@@ -28,7 +27,7 @@ from .record import Submission, score_and_record, score_images
 
 logger = logging.getLogger("lartpcbench")
 
-USER_ERRORS = (ConfigError, ImageFormatError, SplitFileError, CheckpointError, UnknownGeneratorError, FileNotFoundError, ValueError)
+USER_ERRORS = (ResultValidationError, SampleFileError, ConfigError, ImageFormatError, SplitFileError, CheckpointError, UnknownGeneratorError, FileNotFoundError, ValueError)
 
 
 def command_run(args: argparse.Namespace) -> int:

@@ -59,7 +59,7 @@ def add_data_parser(subparsers: argparse._SubParsersAction) -> None:
     info.set_defaults(handler=run_info)
 
 
-def _refuse_overwrite(path: Path, inputs: list[Path]) -> None:
+def _reject_output_as_input(path: Path, inputs: list[Path]) -> None:
     if any(path.resolve() == item.resolve() for item in inputs):
         raise ValueError(f"--out {path} is also an input; write the split file to a new path.")
 
@@ -78,7 +78,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_crop(args: argparse.Namespace) -> int:
-    _refuse_overwrite(args.out, [args.input])
+    _reject_output_as_input(args.out, [args.input])
     config = CropConfig(
         lit_threshold=args.lit_threshold, min_lit_fraction=args.min_lit_fraction, min_cluster_pixels=args.min_cluster_pixels
     )
@@ -94,7 +94,7 @@ def run_crop(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    _refuse_overwrite(args.out, list(args.inputs))
+    _reject_output_as_input(args.out, list(args.inputs))
     inputs = read_inputs(args.inputs, key=args.key, label=args.label)
     splits = split_imported(inputs, val_fraction=args.val_fraction, test_fraction=args.test_fraction, seed=args.seed)
     params = {"inputs": [item.path.name for item in inputs], "labels": [item.label for item in inputs],

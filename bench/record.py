@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import logging
 from importlib import metadata
 from pathlib import Path
@@ -19,7 +18,7 @@ from lartpcbench.bench.metrics import (
     extractor_hashes,
     observable_histograms,
 )
-from lartpcbench.leaderboard.record import encode_preview, git_commit, package_versions
+from lartpcbench.leaderboard.record import build_result
 from lartpcbench.leaderboard.store import write_result
 
 from .config import EvaluationOptions
@@ -30,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class Submission:
-    """What is being scored: a row label, its kind and the model facts that go into the record."""
+    """A scored row: its label, kind and the model facts that go into the result record."""
 
     name: str
     kind: str  # "generator", "samples" or "reference"
@@ -79,36 +78,31 @@ def build_record(
     *,
     run_dir: Path | None,
 ) -> dict[str, Any]:
-    """Assemble the result record that the leaderboard schema describes."""
+    """Assemble the validated result record that the leaderboard schema describes."""
     reference = data.reference_images(evaluation.reference_images)
-    return {
-        "schema_version": 1,
-        "dataset": {"name": data.name, "version": data.version, "eval_split": "test", "checksums": data.checksums},
-        "submission": {
-            "kind": submission.kind,
-            "name": submission.name,
-            "model": submission.model,
-            "family": submission.family,
-            "config": submission.config,
-            "train_config": submission.train_config,
-        },
-        "num_parameters": submission.num_parameters,
-        "training": submission.training,
-        "sampling": submission.sampling,
-        "metrics": [metric.to_dict() for metric in metrics],
-        "observables": observable_histograms(generated, reference),
-        "preview": encode_preview(generated[: evaluation.preview_images]),
-        "provenance": {
-            "evaluator_version": _own_version(),
-            "metric_versions": {metric.name: metric.version for metric in metrics},
-            "extractor_hashes": extractor_hashes(),
-            "seeds": {"evaluation": evaluation.seed, "train": (submission.train_config or {}).get("seed")},
-            "packages": package_versions(),
-            "git_commit": git_commit(Path(__file__).resolve().parent.parent),
-            "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "run_dir": None if run_dir is None else str(run_dir),
-        },
-    }
+    return build_result(
+        dataset_name=data.name,
+        dataset_version=data.version,
+        checksums=data.checksums,
+        kind=submission.kind,
+        name=submission.name,
+        family=submission.family,
+        model=submission.model,
+        config=submission.config,
+        train_config=submission.train_config,
+        num_parameters=submission.num_parameters,
+        training=submission.training,
+        sampling=submission.sampling,
+        metrics=metrics,
+        observables=observable_histograms(generated, reference),
+        preview_images=generated,
+        preview_count=evaluation.preview_images,
+        evaluator_version=_own_version(),
+        extractor_hashes=extractor_hashes(),
+        seeds={"evaluation": evaluation.seed, "train": (submission.train_config or {}).get("seed")},
+        repo_dir=Path(__file__).resolve().parent.parent,
+        run_dir=run_dir,
+    )
 
 
 def score_and_record(

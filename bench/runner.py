@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 
 class RunDirectoryError(RuntimeError):
-    """A run directory that belongs to a run with other options."""
+    """A run directory that contains a run with different options."""
 
 
 @dataclasses.dataclass
@@ -52,14 +52,14 @@ class RunSummary:
 
 
 def prepare_run_dir(config: RunConfig, run_dir: Path) -> None:
-    """Create the run directory and save the resolved options; refuse a directory of another run."""
+    """Create the run directory and save the resolved options; reject a directory of another run."""
     run_dir.mkdir(parents=True, exist_ok=True)
     config_file = run_dir / "config.json"
     resolved = json.dumps(config.to_dict(), indent=2, sort_keys=True)
     if config_file.is_file():
         if json.loads(config_file.read_text()) != json.loads(resolved):
             raise RunDirectoryError(
-                f"{run_dir} holds a run with other options (see {config_file}); "
+                f"{run_dir} contains a run with different options (see {config_file}); "
                 "choose a new --run-dir, or delete that directory to start over."
             )
         logger.info("resuming the run in %s", run_dir)

@@ -170,7 +170,11 @@ def split_checksums(splits: dict[str, SplitData]) -> dict[str, str]:
 
 
 def check_against_manifest(spec: DatasetSpec, splits: dict[str, SplitData]) -> None:
-    """Raise ``ManifestMismatchError`` when the arrays differ from the checksums pinned for ``spec``."""
+    """Raise ``ManifestMismatchError`` when the arrays differ from the checksums pinned for ``spec``.
+
+    NOTE: the pinned checksums come from numpy 2 on x86-64 Linux. numpy's vectorised exp and
+    log may round the last bit differently on other CPUs or versions, which fails this check there.
+    """
     if not spec.checksums:
         raise ManifestMismatchError(
             f"manifest of {spec.name} pins no checksums; pin it with "
@@ -181,7 +185,8 @@ def check_against_manifest(spec: DatasetSpec, splits: dict[str, SplitData]) -> N
     if differing:
         raise ManifestMismatchError(
             f"dataset {spec.name} built with simulator {SIMULATOR_VERSION} differs from its manifest in "
-            f"{differing}. The simulator or its numerical libraries changed; re-pin with "
+            f"{differing}. The simulator, its numerical libraries or the CPU's floating-point code paths "
+            "differ from those of the pinned build. Re-pin with "
             f"`python -m lartpcbench.datasets.catalog --pin {spec.name}` after checking the change, "
             "or build with verify_manifest=False."
         )

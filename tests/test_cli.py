@@ -72,7 +72,7 @@ def test_run_refuses_directory_of_other_run(smoke_run, capsys):
     run_dir, _ = smoke_run
     code = main(["--no-progress", "run", "--preset", "smoke", "--set", "evaluation.seed=5", "--run-dir", str(run_dir)])
     assert code == 2
-    assert "holds a run with other options" in capsys.readouterr().err
+    assert "contains a run with different options" in capsys.readouterr().err
 
 
 def test_data_build_and_info(smoke_run, data_dir, capsys):

@@ -117,7 +117,8 @@ def load_segmentation_network(weights: str | Path = DEFAULT_WEIGHTS) -> tuple[Se
         )
     network = SegmentationNetwork()
     network.load_state_dict(state["model"])
-    network.eval()
+    # Channels-last convolutions run about twice as fast on CPU for this network.
+    network = network.to(memory_format=torch.channels_last).eval()
     return network, str(metadata["state_sha256"]), metadata
 
 
@@ -145,7 +146,8 @@ def segment_images(
     with torch.inference_mode():
         for start in tqdm(range(0, count, batch_size), desc="segmentation network", disable=not progress):
             batch = images[start : start + batch_size]
-            logits, pooled = network(network_input(batch), return_features=True)
+            inputs = network_input(batch).to(memory_format=torch.channels_last)
+            logits, pooled = network(inputs, return_features=True)
             predicted = logits.argmax(dim=1).numpy()
             lit = batch > 0
             for label in range(NUM_CLASSES):

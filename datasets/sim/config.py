@@ -23,7 +23,7 @@ class SimConfig:
     """
 
     particles: tuple[str, ...] = PARTICLE_NAMES
-    particle_weights: tuple[float, ...] = (0.34, 0.2, 0.26, 0.1, 0.1)
+    particle_weights: tuple[float, ...] = (0.36, 0.22, 0.28, 0.07, 0.07)
     min_particles: int = 1
     max_particles: int = 5
     single_particle: bool = False

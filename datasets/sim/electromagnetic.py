@@ -1,7 +1,7 @@
 """Transport of electrons and photons, so that electromagnetic showers grow particle by particle.
 
 Electrons lose energy by ionisation along sub-mm steps and radiate bremsstrahlung photons
-above a cut as discrete secondaries; photons convert to e+e- pairs, Compton-scatter or are
+above a cut as discrete secondaries. Photons convert to e+e- pairs, Compton-scatter or are
 absorbed. Every generation is transported as one vectorised batch.
 """
 
@@ -19,8 +19,8 @@ def bremsstrahlung_rate_cm(kinetic_mev: np.ndarray, cut_mev: float) -> np.ndarra
     """Return the number of bremsstrahlung photons above ``cut_mev`` emitted per cm.
 
     Complete-screening spectrum dN/dk = (1/(X0 k)) (4/3 - 4/3 y + y^2), y = k/E, integrated
-    from the cut to E, times T/(T + 15 MeV), a factor that brings the radiative loss down to
-    the NIST ESTAR values for argon below about 100 MeV (within about 20 %).
+    from the cut to E, times T/(T + 15 MeV). That factor lowers the radiative loss below
+    about 100 MeV, where complete screening overestimates it (an estimated correction).
     """
     energy = np.maximum(np.asarray(kinetic_mev, dtype=np.float64), cut_mev)
     y_cut = cut_mev / energy
@@ -88,7 +88,21 @@ def transport_electrons(
                            "kinetic": stepped.end_kinetic})
     stopped = end.select(ranged_out)
     deposits.add_local(stopped, stopped.kinetic, cut_dedx)
-    return _radiate(rng, end.select(radiates), brem_cut_mev)
+    return ParticleBatch.concatenate(
+        [_radiate(rng, end.select(radiates), brem_cut_mev), _annihilate(rng, stopped.select(stopped.charge > 0))]
+    )
+
+
+def _annihilate(rng: np.random.Generator, positrons: ParticleBatch) -> ParticleBatch:
+    """Return two back-to-back 0.511 MeV photons for every positron that came to rest."""
+    if len(positrons) == 0:
+        return ParticleBatch.empty()
+    direction = paths.isotropic_directions(rng, len(positrons))
+    pairs = ParticleBatch.concatenate([positrons, positrons])
+    return ParticleBatch.make(
+        PHOTON, 0, pairs.position, np.concatenate([direction, -direction]), np.full(len(pairs), M_E),
+        pairs.semantic, pairs.primary,
+    )
 
 
 def _radiate(rng: np.random.Generator, electrons: ParticleBatch, brem_cut_mev: float) -> ParticleBatch:
@@ -119,9 +133,10 @@ def transport_photons(
 ) -> ParticleBatch:
     """Move every photon of ``batch`` to its interaction point and return what comes out.
 
-    Pair production gives an electron and a positron (both transported as electrons);
-    Compton scattering gives the scattered photon and an electron; photoelectric absorption
-    deposits the energy at the absorption point.
+    Pair production gives an electron and a positron, both transported as electrons, and the
+    positron annihilates into two photons when it stops. Compton scattering gives the
+    scattered photon and an electron. Photoelectric absorption deposits the energy at the
+    absorption point.
     """
     soft = batch.kinetic < photon_cut_mev
     deposits.add_local(batch.select(soft), batch.kinetic[soft], 10.0)
@@ -164,7 +179,8 @@ def _pair_production(rng: np.random.Generator, photons: ParticleBatch) -> Partic
     theta = M_E / (kinetic + M_E) * rng.exponential(1.0, 2 * count)
     parents = ParticleBatch.concatenate([photons, photons])
     direction = paths.rotate_directions(parents.direction, np.cos(theta), rng.uniform(0, 2 * np.pi, 2 * count))
-    return ParticleBatch.make(ELECTRON, -1, parents.position, direction, kinetic, parents.semantic, parents.primary)
+    charge = np.repeat([-1, 1], count)
+    return ParticleBatch.make(ELECTRON, charge, parents.position, direction, kinetic, parents.semantic, parents.primary)
 
 
 def _compton(rng: np.random.Generator, photons: ParticleBatch, low_energy_threshold_mev: float) -> ParticleBatch:

@@ -90,6 +90,12 @@ def single_particle(
     species = SPECIES_BY_NAME[name]
     unit = np.asarray(direction, dtype=np.float64)
     unit = unit / np.linalg.norm(unit)
-    signed = 0 if species == PHOTON else (-1 if species == ELECTRON else (1 if species == PROTON else charge))
+    signed = charge
+    if species == PHOTON:
+        signed = 0
+    elif species == ELECTRON:
+        signed = -1
+    elif species == PROTON:
+        signed = 1
     semantic = SHOWER if species in (ELECTRON, PHOTON) else TRACK
     return ParticleBatch.make(species, signed, position, unit, kinetic_mev, semantic, 0, is_primary=True)

@@ -9,15 +9,16 @@ from .particles import DELTA, ELECTRON, MICHEL, MUON, PION, PROTON, TRACK, Depos
 
 HEAVY_NAMES = {MUON: "muon", PION: "pion", PROTON: "proton"}
 
-# Mean free paths for hadronic interactions in liquid argon (PDG nuclear interaction length
-# for protons; the pion value is scaled by the ratio of the pi-Ar and p-Ar inelastic cross sections).
+# Mean free paths for hadronic interactions in liquid argon. Protons use the PDG nuclear
+# interaction length. NOTE: the pion value is an estimate (pion-argon cross sections are
+# about three quarters of the proton ones), and both ignore the energy dependence.
 INTERACTION_LENGTH_CM = {PION: 113.0, PROTON: material.NUCLEAR_INTERACTION_LENGTH_CM}
 # Below this kinetic energy a hadron is left to range out without interacting.
 MIN_INTERACTION_KINETIC_MEV = 20.0
 # Fraction of hadronic interactions that are (quasi-)elastic scatters rather than inelastic.
 ELASTIC_FRACTION = 0.4
-# A stopped mu- is captured by an argon nucleus in about 75 % of cases (lifetime 0.54 us
-# against 2.2 us for free decay); only the rest decays to a Michel electron.
+# A stopped mu- is captured by an argon nucleus in about 75 % of cases, because its lifetime
+# in argon is 0.54 us against 2.2 us for free decay. Only the rest decays to a Michel electron.
 MU_MINUS_DECAY_FRACTION = 0.25
 MUON_MASS_MEV = material.PARTICLE_MASSES_MEV["muon"]
 # Kinetic energy of the muon from pi+ -> mu+ nu at rest.

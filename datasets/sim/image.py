@@ -32,8 +32,9 @@ class Crop:
 def visible_energy(energy: np.ndarray, dedx: np.ndarray, config: SimConfig) -> np.ndarray:
     """Return the visible energy (MeV): deposits scaled by recombination relative to a MIP.
 
-    Charge Q = E R(dE/dx) / W_ion; the image shows Q W_ion / R_mip, so a minimum-ionising
-    track reads its deposited energy and dense deposits (Bragg peaks) are quenched.
+    Charge Q = E R(dE/dx) / W_ion with W_ion = 23.6 eV per electron-ion pair. The image shows
+    Q W_ion / R_mip, so a minimum-ionising track reads its deposited energy and dense deposits
+    (Bragg peaks) are quenched. R uses the mean stopping power of each step.
     """
     if not config.recombination:
         return energy
@@ -71,23 +72,25 @@ def to_adc(visible_mev: np.ndarray, mev_per_adc: float) -> np.ndarray:
 def choose_crop(rng: np.random.Generator, world: np.ndarray, by_class: np.ndarray, config: SimConfig) -> Crop | None:
     """Apply the crop rule to a world image; return None when no cluster gives a valid crop.
 
-    Clusters are 8-connected groups of lit pixels (ADC >= 1). Clusters are tried in a random
-    order drawn with probability proportional to their charge; the window of ``crop_size``
-    pixels is centred on the cluster's charge centroid (moved inside the world if needed)
+    Clusters are 8-connected groups of lit pixels (ADC >= 1). They are tried in a random
+    order drawn with probability proportional to their charge. The window of ``crop_size``
+    pixels is centred on the cluster's charge centroid, moved inside the world if needed,
     and kept when at least ``min_lit_fraction`` of its pixels are lit.
     """
     adc = to_adc(world, config.mev_per_adc)
     labels, count = ndimage.label(adc > 0, structure=EIGHT_CONNECTED)
     if count == 0:
         return None
-    # Charge and charge centroid of each cluster (label 0 is the background).
-    flat_labels = labels.ravel()
-    rows, columns = np.indices(world.shape)
-    charge = np.bincount(flat_labels, weights=world.ravel(), minlength=count + 1)[1:]
+    # Charge and charge centroid of each cluster, from the lit pixels only.
+    lit = np.flatnonzero(labels)
+    owner = labels.ravel()[lit]
+    weight = world.ravel()[lit]
+    rows, columns = np.divmod(lit, world.shape[1])
+    charge = np.bincount(owner, weights=weight, minlength=count + 1)[1:]
     centroids = np.stack(
         [
-            np.bincount(flat_labels, weights=(world * rows).ravel(), minlength=count + 1)[1:] / charge,
-            np.bincount(flat_labels, weights=(world * columns).ravel(), minlength=count + 1)[1:] / charge,
+            np.bincount(owner, weights=weight * rows, minlength=count + 1)[1:] / charge,
+            np.bincount(owner, weights=weight * columns, minlength=count + 1)[1:] / charge,
         ],
         axis=1,
     )

@@ -65,8 +65,8 @@ def density_effect(beta_gamma_product: np.ndarray) -> np.ndarray:
 def bethe_dedx(kinetic_mev: np.ndarray, mass_mev: float, *, cut_mev: float | None = None) -> np.ndarray:
     """Return the mean (or, with ``cut_mev``, restricted) energy loss -dE/dx in MeV/cm.
 
-    Bethe equation with the maximum energy transfer W_max and the density effect; with a
-    cut, energy transfers above ``cut_mev`` are excluded (they are made as delta rays).
+    Bethe equation with the maximum energy transfer W_max and the density effect. With a
+    cut, energy transfers above ``cut_mev`` are excluded because they are made as delta rays.
     """
     beta, gamma = beta_gamma(kinetic_mev, mass_mev)
     bg2 = (beta * gamma) ** 2
@@ -116,7 +116,7 @@ def highland_theta0_per_step(
 ) -> np.ndarray:
     """Return per-step RMS angles that add up in quadrature to Highland over ``reference_cm``.
 
-    The Highland logarithm does not add over steps; fixing it at ``reference_cm`` makes a
+    The Highland logarithm does not add over steps. Fixing it at ``reference_cm`` makes a
     track of that length scatter by the Highland angle whatever the step size.
     """
     beta, _ = beta_gamma(kinetic_mev, mass_mev)
@@ -144,8 +144,9 @@ def klein_nishina_cross_section_cm2(energy_mev: np.ndarray) -> np.ndarray:
     return 2.0 * np.pi * CLASSICAL_ELECTRON_RADIUS_CM**2 * (term1 + term2)
 
 
-# Pair-production cross section relative to its high-energy limit 7/(9 X0), read off the
-# NIST XCOM argon curves (nuclear plus electron field); an approximation to a few percent.
+# Pair-production cross section relative to its high-energy limit 7/(9 X0), nuclear plus
+# electron field. NOTE: these values approximate the shape of the NIST XCOM argon curve;
+# they are estimates, not read from the table.
 _PAIR_ENERGY_MEV = np.array([1.022, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 1.0e5])
 _PAIR_FRACTION = np.array([0.0, 0.01, 0.04, 0.09, 0.18, 0.33, 0.49, 0.68, 0.78, 0.86, 0.92, 0.95, 1.0])
 

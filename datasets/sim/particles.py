@@ -63,7 +63,7 @@ class ParticleBatch:
 
     def select(self, mask: np.ndarray) -> "ParticleBatch":
         """Return the particles where ``mask`` (boolean or index array) selects them."""
-        return ParticleBatch(**{field.name: getattr(self, field.name)[mask] for field in dataclasses.fields(self)})
+        return ParticleBatch(**{name: getattr(self, name)[mask] for name in _BATCH_FIELDS})
 
     @staticmethod
     def concatenate(batches: list["ParticleBatch"]) -> "ParticleBatch":
@@ -71,12 +71,12 @@ class ParticleBatch:
         batches = [batch for batch in batches if len(batch)]
         if not batches:
             return ParticleBatch.empty()
-        return ParticleBatch(
-            **{
-                field.name: np.concatenate([getattr(batch, field.name) for batch in batches])
-                for field in dataclasses.fields(ParticleBatch)
-            }
-        )
+        if len(batches) == 1:
+            return batches[0]
+        return ParticleBatch(**{name: np.concatenate([getattr(batch, name) for batch in batches]) for name in _BATCH_FIELDS})
+
+
+_BATCH_FIELDS = tuple(field.name for field in dataclasses.fields(ParticleBatch))
 
 
 @dataclasses.dataclass

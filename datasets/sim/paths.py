@@ -15,7 +15,7 @@ from . import material
 
 # Multiple scattering accumulates in the tangent plane of an anchor direction for this many
 # steps (6.4 cm at 0.5 mm), then the anchor moves on. The exponential map is exact for one
-# kick and damps the turning of later kicks by sin(a)/a at an accumulated angle a; within one
+# kick and damps the turning of later kicks by sin(a)/a at an accumulated angle a. Within one
 # segment a is below 0.15 rad for muons and protons above 50 MeV.
 SEGMENT_STEPS = 128
 
@@ -184,12 +184,12 @@ def sample_ionisation(
 ) -> np.ndarray:
     """Return the energy deposited in each step: its mean loss with Landau-like fluctuations.
 
-    Close collisions with energy transfers between 10 keV and ``max_transfer`` are drawn one
+    Close collisions with energy transfers between 1 keV and ``max_transfer`` are drawn one
     by one from the Rutherford spectrum dN/dT = xi / T^2 (xi = K/2 Z/A rho x / beta^2), which
     gives the Landau tail; the remaining mean loss is deposited as it is. On average the
     deposit equals ``mean_loss``.
     """
-    low = 0.01
+    low = 0.001
     upper = np.maximum(max_transfer, low)
     xi = 0.5 * material.K_MEV_CM2_G * material.Z_OVER_A * material.DENSITY_G_CM3 * step_length / beta2
 

@@ -98,7 +98,10 @@ def simulate_images(
             parts.append(_simulate_chunk(chunk))
             bar.update(chunk[3] - chunk[2])
     else:
-        context = multiprocessing.get_context("spawn")
+        # Fork (where the platform has it) starts workers fast and works from notebooks and
+        # stdin scripts. The workers run numpy code only, so they need no threads of the parent.
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
         with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
             for chunk, part in zip(chunks, pool.map(_simulate_chunk, chunks)):
                 parts.append(part)

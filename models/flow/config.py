@@ -16,7 +16,7 @@ class FlowConfig:
 
     Data scaling: a pixel ``u`` in 0-255 is dequantised with uniform noise,
     ``x = (u + v) / 256`` with ``v ~ U[0, 1)``, then mapped by the logit transform
-    ``logit(logit_alpha + (1 - 2 logit_alpha) x)``; the log-likelihood includes both Jacobians,
+    ``logit(logit_alpha + (1 - 2 logit_alpha) x)``. The log-likelihood includes both Jacobians,
     so bits per dimension refer to the discrete 0-255 data.
 
     Architecture: ``levels`` scales, each with ``blocks_per_level`` Glow blocks (affine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import math
 import time
@@ -36,6 +37,9 @@ class FlowGenerator(Generator):
     image, the bits/dim of one seeded dequantisation draw: an unbiased estimate of the
     uniform-dequantisation bound, which lies above the discrete model's true bits/dim. For a
     class-conditional flow it marginalises the label with the training class frequencies.
+
+    To sample a saved model at another temperature, load it and replace its config:
+    ``model.config = dataclasses.replace(model.config, temperature=0.7)``.
     """
 
     family = "flow"
@@ -292,7 +296,7 @@ class FlowGenerator(Generator):
         _, metadata = load_checkpoint(directory)
         if metadata.get("family") != cls.family:
             raise ValueError(
-                f"{directory} holds a {metadata.get('family')!r} checkpoint, not a flow; load it with its own generator class."
+                f"{directory} contains a {metadata.get('family')!r} checkpoint, not a flow; load it with its own generator class."
             )
         model = cls(config_from_dict(FlowConfig, metadata["config"], where=f"{directory}/checkpoint.json"), device=device)
         model._restore(directory)
@@ -301,7 +305,8 @@ class FlowGenerator(Generator):
     def _restore(self, directory: str | Path) -> None:
         state, metadata = load_checkpoint(directory)
         saved_config = config_from_dict(FlowConfig, metadata["config"], where=f"{directory}/checkpoint.json")
-        if saved_config != self.config:
+        # The sampling temperature does not change training, so a checkpoint serves any temperature
+        if dataclasses.replace(saved_config, temperature=self.config.temperature) != self.config:
             raise ValueError(
                 f"the checkpoint in {directory} was trained with {saved_config}, but this model has {self.config}; "
                 "use the same config to resume, or pass an empty checkpoint_dir to start over."

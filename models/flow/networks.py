@@ -90,7 +90,7 @@ def build_multiscale_flow(
     """Build a Glow ``MultiscaleFlow`` for (N, 1, image_size, image_size) inputs in [0, 1].
 
     The logit transform is the flow's ``transform``, so ``log_prob`` is the density of the
-    [0, 1]-scaled image. ActNorm layers start as the identity and marked initialised; call
+    [0, 1]-scaled image. ActNorm layers start as the identity and marked initialised, so call
     ``initialize_actnorm`` with a data batch before training.
     """
     shapes = latent_shapes(image_size, levels)

@@ -13,10 +13,10 @@ INTENSITY_SCALES = ("log", "linear")
 class GANConfig:
     """A DCGAN-style GAN for 64x64 single-channel images.
 
-    ``intensity_scale`` sets how 0-255 pixels map to the tanh range [-1, 1]: ``"linear"`` is
-    ``u / 127.5 - 1``; ``"log"`` is ``2 log(1 + u) / log(256) - 1``, which compresses the
-    bright track cores and moves the harness's noise threshold (4) to -0.42 instead of -0.97,
-    so the generator reaches empty pixels with a far smaller output. ``base_channels`` is the
+    ``intensity_scale`` sets how 0-255 pixels map to the tanh range [-1, 1]. ``"linear"`` is
+    ``u / 127.5 - 1``. ``"log"`` is ``2 log(1 + u) / log(256) - 1``, which compresses the
+    bright track cores. It also moves the harness's noise threshold (4) to -0.42 instead of
+    -0.97, so the generator leaves a pixel empty without saturating tanh. ``base_channels`` is the
     width of the 64x64 and 32x32 stages; deeper stages double it up to 8x. The discriminator
     loss is the non-saturating logistic loss with an R1 penalty ``r1_gamma / 2 * |grad D(x)|^2``
     on real images, applied every ``r1_every`` steps and scaled by ``r1_every`` (lazy

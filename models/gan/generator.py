@@ -281,7 +281,7 @@ class GANGenerator(Generator):
         _, metadata = load_checkpoint(directory)
         if metadata.get("family") != cls.family:
             raise ValueError(
-                f"{directory} holds a {metadata.get('family')!r} checkpoint, not a GAN; load it with its own generator class."
+                f"{directory} contains a {metadata.get('family')!r} checkpoint, not a GAN; load it with its own generator class."
             )
         model = cls(config_from_dict(GANConfig, metadata["config"], where=f"{directory}/checkpoint.json"), device=device)
         model._restore(directory, None)

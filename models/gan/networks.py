@@ -1,7 +1,7 @@
 """DCGAN-style generator and discriminator for (N, 1, 64, 64) images in [-1, 1].
 
 Neither network uses batch normalisation, so every image is computed independently of the
-others in its batch; this keeps samples independent of the sampling batch size.
+others in its batch. Samples therefore do not depend on the sampling batch size.
 """
 
 from __future__ import annotations

@@ -10,9 +10,13 @@ Euler-Maruyama sampling. Images enter the network scaled from 0-255 to [-1, 1].
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
-from lartpcbench.models.config import config_from_dict, require
+from lartpcbench.models.base import TrainConfig
+from lartpcbench.models.config import ConfigError, config_from_dict, load_toml, require
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 SDE_KINDS = ("vp", "subvp", "ve")
 TIME_EMBEDDINGS = ("positional", "fourier")
@@ -21,7 +25,12 @@ SAMPLER_NAMES = ("euler_maruyama", "predictor_corrector", "ode_rk45", "ddim", "d
 
 @dataclasses.dataclass(frozen=True)
 class NetworkConfig:
-    """A DDPM++-style U-Net. ``num_classes`` 0 is unconditional, 2 conditions on track/shower."""
+    """A DDPM++-style U-Net. ``num_classes`` 0 is unconditional, 2 conditions on track/shower.
+
+    ``patch_size`` p > 1 folds each p x p pixel patch into channels before the first convolution
+    (space-to-depth) and unfolds it after the last, so the U-Net runs at (64 / p) x (64 / p) and
+    costs about p^2 times less; ``attention_resolutions`` refer to the folded feature maps.
+    """
 
     base_channels: int = 128
     channel_multipliers: tuple[int, ...] = (1, 2, 2, 2)
@@ -31,16 +40,20 @@ class NetworkConfig:
     time_embedding: str = "positional"
     fourier_scale: float = 16.0
     num_classes: int = 0
+    patch_size: int = 1
 
     def __post_init__(self) -> None:
+        require(self.patch_size in (1, 2, 4), f"network.patch_size is {self.patch_size}; expected 1, 2 or 4.")
         require(self.base_channels >= 4 and self.base_channels % 4 == 0,
                 f"network.base_channels is {self.base_channels}; expected a positive multiple of 4.")
         require(len(self.channel_multipliers) >= 1 and all(m >= 1 for m in self.channel_multipliers),
                 f"network.channel_multipliers is {self.channel_multipliers}; expected positive integers.")
-        require(len(self.channel_multipliers) <= 6,
-                f"network.channel_multipliers has {len(self.channel_multipliers)} levels; 64x64 images allow at most 6.")
+        top = 64 // self.patch_size
+        require(len(self.channel_multipliers) <= top.bit_length() - 2,
+                f"network.channel_multipliers has {len(self.channel_multipliers)} levels; a {top}x{top} input "
+                f"allows at most {top.bit_length() - 2}.")
         require(self.num_res_blocks >= 1, f"network.num_res_blocks is {self.num_res_blocks}; expected >= 1.")
-        resolutions = {64 >> level for level in range(len(self.channel_multipliers))}
+        resolutions = {top >> level for level in range(len(self.channel_multipliers))}
         unknown = sorted(set(self.attention_resolutions) - resolutions)
         require(not unknown, f"network.attention_resolutions {unknown} are not U-Net levels; choose from {sorted(resolutions)}.")
         require(0.0 <= self.dropout < 1.0, f"network.dropout is {self.dropout}; expected a value in [0, 1).")
@@ -129,3 +142,20 @@ class SGMConfig:
 def sgm_config_from_dict(values: dict[str, Any] | None, *, where: str = "") -> SGMConfig:
     """Build an ``SGMConfig`` from a TOML ``[model]`` table with sub-tables network, sde, sampler."""
     return config_from_dict(SGMConfig, values, where=where)
+
+
+def load_config_file(path_or_name: str | Path) -> tuple[SGMConfig, TrainConfig]:
+    """Read a TOML file with [model] and [train] tables; a bare name such as "quick" means a bundled file."""
+    path = Path(path_or_name)
+    if path.suffix != ".toml" and not path.exists():
+        path = CONFIG_DIR / f"{path_or_name}.toml"
+        if not path.is_file():
+            known = sorted(file.stem for file in CONFIG_DIR.glob("*.toml"))
+            raise FileNotFoundError(f"sgm config {str(path_or_name)!r} not found; bundled configs: {known}, or pass a .toml path.")
+    values = load_toml(path)
+    unknown = sorted(set(values) - {"model", "train"})
+    if unknown:
+        raise ConfigError(f"{path} has unknown tables {unknown}; expected [model] and [train].")
+    model = sgm_config_from_dict(values.get("model"), where=f"{path} [model]")
+    train = config_from_dict(TrainConfig, values.get("train"), where=f"{path} [train]")
+    return model, train

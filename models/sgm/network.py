@@ -110,12 +110,13 @@ class ScoreUNet(nn.Module):
             self.time_features = PositionalEmbedding(channels)
         self.time_mlp = nn.Sequential(nn.Linear(channels, embedding_dim), nn.SiLU(), nn.Linear(embedding_dim, embedding_dim))
         self.class_embedding = nn.Embedding(config.num_classes + 1, embedding_dim) if config.num_classes else None
-        self.conv_in = nn.Conv2d(in_channels, channels, 3, padding=1)
+        self.patch_size = config.patch_size
+        self.conv_in = nn.Conv2d(in_channels * self.patch_size**2, channels, 3, padding=1)
 
         # Encoder: residual blocks per level, then a 2x down-sampling except at the last level
         self.down = nn.ModuleList()
         skip_channels = [channels]
-        current, resolution = channels, 64
+        current, resolution = channels, 64 // config.patch_size
         for level, multiplier in enumerate(config.channel_multipliers):
             for _ in range(config.num_res_blocks):
                 out = config.base_channels * multiplier
@@ -145,7 +146,7 @@ class ScoreUNet(nn.Module):
                 resolution *= 2
 
         self.norm_out = _group_norm(current)
-        self.conv_out = _zero_init(nn.Conv2d(current, in_channels, 3, padding=1))
+        self.conv_out = _zero_init(nn.Conv2d(current, in_channels * self.patch_size**2, 3, padding=1))
 
     @staticmethod
     def _stage(in_channels: int, out_channels: int, resolution: int, config: NetworkConfig, embedding_dim: int) -> nn.ModuleList:
@@ -162,7 +163,7 @@ class ScoreUNet(nn.Module):
             embedding = embedding + self.class_embedding(class_labels)
         embedding = F.silu(embedding)
 
-        h = self.conv_in(x)
+        h = self.conv_in(F.pixel_unshuffle(x, self.patch_size) if self.patch_size > 1 else x)
         skips = [h]
         for layer in self.down:
             h = layer(h) if isinstance(layer, nn.AvgPool2d) else self._run_stage(layer, h, embedding)
@@ -173,7 +174,8 @@ class ScoreUNet(nn.Module):
                 h = layer(h)
             else:
                 h = self._run_stage(layer, torch.cat([h, skips.pop()], dim=1), embedding)
-        return self.conv_out(F.silu(self.norm_out(h)))
+        out = self.conv_out(F.silu(self.norm_out(h)))
+        return F.pixel_shuffle(out, self.patch_size) if self.patch_size > 1 else out
 
     @staticmethod
     def _run_stage(stage: nn.ModuleList, h: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
