@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -161,13 +161,38 @@ def run(
             sampling=sampling,
         )
         result_files.append(
-            score_and_record(submission, images, data, evaluation, results_root=results_root, run_dir=run_dir, cache_dir=cache_dir, progress=progress)
+            recorded_once(
+                model_dir / "result_path.txt",
+                lambda: score_and_record(
+                    submission, images, data, evaluation, results_root=results_root, run_dir=run_dir, cache_dir=cache_dir, progress=progress
+                ),
+            )
         )
-    result_files.append(score_reference(data, evaluation, results_root=results_root, run_dir=run_dir, cache_dir=cache_dir, progress=progress))
+    result_files.append(
+        recorded_once(
+            run_dir / "reference_result_path.txt",
+            lambda: score_reference(data, evaluation, results_root=results_root, run_dir=run_dir, cache_dir=cache_dir, progress=progress),
+        )
+    )
 
     leaderboard = render_leaderboard(results_root, data.name, run_dir / "leaderboard")
     logger.info("leaderboard written to %s", run_dir / "leaderboard")
     return RunSummary(run_dir=run_dir, result_files=result_files, leaderboard=leaderboard)
+
+
+def recorded_once(marker: Path, score: Callable[[], Path]) -> Path:
+    """Return the result file named in ``marker``, or call ``score`` and record its path there.
+
+    A resumed run thus adds no second result file for a row it already scored.
+    """
+    if marker.is_file():
+        path = Path(marker.read_text(encoding="utf-8").strip())
+        if path.is_file():
+            logger.info("reusing result %s", path)
+            return path
+    path = score()
+    write_text_atomic(marker, str(path))
+    return path
 
 
 def score_reference(

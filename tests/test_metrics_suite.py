@@ -56,18 +56,17 @@ def test_bad_images_rejected(images):
 
 
 def test_fast_suite_results(images):
-    results = evaluate(images[:300], images[300:600], metrics=list(FAST_METRICS), seed=0)
+    results = evaluate(images[:200], images[200:400], metrics=list(FAST_METRICS), seed=0)
     names = [result.name for result in results]
     expected = [name for metric in FAST_METRICS for name in get_metric(metric).result_names]
     assert names == expected
     hashes = extractor_hashes()
     for result in results:
         assert result.version
-        assert result.n_real == 300
-        assert result.n_generated == 300
+        assert result.n_real == 200
+        assert result.n_generated == 200
         assert np.isfinite(result.value), result.name
         assert result.ci_low <= result.ci_high, result.name
-        assert result.details["extractor_sha256"] in hashes.values() if "extractor_sha256" in result.details else True
     named = by_name(results)
     assert named["fd_segnet"].details["extractor_sha256"] == hashes["segnet"]
     assert named["precision"].details["extractor_sha256"] == hashes["segnet"]
@@ -104,9 +103,9 @@ def test_c2st_floor_and_separable(images):
     floor = by_name(evaluate(same, reference, metrics=["c2st_auc"]))["c2st_auc"]
     worse = by_name(evaluate(blurred, reference, metrics=["c2st_auc"]))["c2st_auc"]
     assert abs(floor.value - 0.5) < 0.12
-    assert worse.value > 0.8
+    assert worse.value > 0.7
     assert worse.ci_low <= worse.value <= worse.ci_high
-    assert not worse.lower_is_better if hasattr(worse, "lower_is_better") else True
+    assert floor.details["n_per_class"] == 300
 
 
 def test_memorisation_detects_copies(images):

@@ -16,6 +16,16 @@ SDES = {"vp": VPSDE(0.1, 20.0), "subvp": SubVPSDE(0.1, 20.0), "ve": VESDE(0.01, 
 TIMES = torch.tensor([1e-3, 0.1, 0.37, 0.8, 1.0], dtype=torch.float64)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def single_thread():
+    """Run on one torch thread: on a shared 2-core machine, two threads per process oversubscribe the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+
 def test_vp_marginals_closed_form():
     sde = SDES["vp"]
     integrated = 0.1 * TIMES + 0.5 * 19.9 * TIMES**2

@@ -4,7 +4,7 @@ Both classes are cut to the same size n (at most ``MAX_PER_CLASS``) and split wi
 seed into 60% training, 20% calibration and 20% test images per class. The CNN trains for
 ``EPOCHS`` epochs on log-scaled pixels; isotonic regression fitted on the calibration part
 maps its scores to probabilities. The reported AUC is on the test part (0.5: the two sets
-cannot be told apart; 1: perfectly separable) with a 68% bootstrap interval over test
+cannot be distinguished; 1: perfectly separable) with a 68% bootstrap interval over test
 images. Calibration only changes the probabilities, whose Brier score and expected
 calibration error are reported alongside.
 """
@@ -107,10 +107,10 @@ def classifier_two_sample_test(
 
 def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray, bins: int = ECE_BINS) -> float:
     """Return the expected calibration error over equal-width probability bins."""
-    which = np.clip((probabilities * bins).astype(int), 0, bins - 1)
+    bin_index = np.clip((probabilities * bins).astype(int), 0, bins - 1)
     error = 0.0
     for index in range(bins):
-        members = which == index
+        members = bin_index == index
         if members.any():
             error += members.mean() * abs(probabilities[members].mean() - labels[members].mean())
     return float(error)

@@ -2,7 +2,7 @@
 
 Files live at ``<cache_dir>/<reference_key>/<product>-<hash[:16]>.npz`` where ``hash`` is the
 extractor's SHA-256, so new weights or a new definition never read old features. Each file
-also stores the SHA-256 of the images it was computed from; a file whose images do not
+also stores the SHA-256 of the images it was computed from. A file whose images do not
 match is ignored with a warning and overwritten. Files are written atomically.
 """
 
@@ -36,7 +36,7 @@ class FeatureCache:
         self.images_sha256 = array_sha256(np.asarray(images))
 
     def path(self, product: str, sha256: str) -> Path:
-        """Return the file that holds ``product`` computed with the extractor hash ``sha256``."""
+        """Return the file that contains ``product`` computed with the extractor hash ``sha256``."""
         return self.folder / f"{product}-{sha256[:16]}.npz"
 
     def load(self, product: str, sha256: str) -> dict[str, np.ndarray] | None:

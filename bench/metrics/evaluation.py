@@ -112,7 +112,7 @@ def observable_histograms(generated: np.ndarray, reference: np.ndarray) -> dict[
     """Return overlay histograms of every physics observable on bins shared by both sets.
 
     Maps an observable name to {"label", "unit", "bin_edges", "generated", "reference"};
-    bin contents are normalised to unit sum (``dedx_profile`` holds per-bin means instead).
+    bin contents are normalised to unit sum (``dedx_profile`` contains per-bin means instead).
     """
     generated_set = ImageSet(validate_images(generated, name="generated"))
     reference_set = ImageSet(validate_images(reference, name="reference"))

@@ -62,8 +62,8 @@ def physics_feature_vector(observables: obs.Observables, fractions: np.ndarray) 
     """Assemble the (N, 12) physics features; undefined values get neutral fills.
 
     Direction enters as cos(2 theta), sin(2 theta) because the axis has no sign. Images
-    without a cluster get direction (0, 0) and dE/dx 0; tracks too short for a Bragg ratio
-    get 1 (no peak); empty images get class fractions 0.
+    without a cluster get direction (0, 0) and dE/dx 0. Tracks too short for a Bragg ratio
+    get 1 (no peak), and empty images get class fractions 0.
     """
     scalars = observables.scalars
     theta = np.radians(scalars["direction"])

@@ -21,7 +21,7 @@ PROFILE_BINS = 40
 
 @dataclasses.dataclass(frozen=True)
 class ObservableInfo:
-    """How an observable is labelled and binned."""
+    """Label, unit and binning rule of an observable."""
 
     label: str
     unit: str
@@ -84,8 +84,8 @@ def observable_histograms_from(
 ) -> dict[str, dict]:
     """Build the overlay histograms of every observable on bins fixed by the reference.
 
-    Each entry holds "label", "unit", "bin_edges" and the "generated" and "reference" bin
-    contents normalised to unit sum. The extra entry "dedx_profile" holds, per residual-range
+    Each entry contains "label", "unit", "bin_edges" and the "generated" and "reference" bin
+    contents normalised to unit sum. The extra entry "dedx_profile" contains, per residual-range
     bin (pixels from the stopping end of the main cluster), the mean charge per slice.
     """
     generated_values = observable_values(*generated)

@@ -3,8 +3,10 @@
 A feature extractor maps (N, 64, 64) uint8 images to (N, D) float64 features and carries a
 SHA-256 that identifies its weights or definition. A metric is registered as a
 ``MetricSpec``: its name, version, recommended sample size and a compute function with one
-call shape, ``compute(generated, reference, extras, seed) -> list[MetricResult]``, where
-``generated`` and ``reference`` are ``ImageSet`` objects that compute and memoise features.
+call shape, ``compute(spec, generated, reference, extras, seed) -> list[MetricResult]``.
+``generated`` and ``reference`` are ``ImageSet`` objects that compute and memoise features,
+``extras`` maps "train" and "heldout" to image arrays (or None), and ``seed`` is the
+metric's ``numpy.random.SeedSequence``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ It labels every pixel as background, shower, track, Michel electron, delta ray o
 low-energy deposit (the classes of the split files' ``semantic`` arrays). As a feature
 extractor it returns a pooled mid-level activation: the mean and the maximum over
 positions of the 16x16 bottleneck's channels, 64 numbers per image. The weights ship in
-``weights/segnet-v1/`` as a checkpoint (``state.pt`` plus ``checkpoint.json``); the
+``weights/segnet-v1/`` as a checkpoint (``state.pt`` plus ``checkpoint.json``). The
 SHA-256 of ``state.pt`` identifies them in every metric result, as Inception's hash does
 for FID.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 from tqdm.auto import tqdm
 
 from lartpcbench.models.checkpoint import CheckpointError, has_checkpoint, load_checkpoint
@@ -60,7 +61,7 @@ def _conv_bn_relu(channels_in: int, channels_out: int, *, stride: int = 1) -> nn
 class SegmentationNetwork(nn.Module):
     """U-ResNet: 64x64 -> 32x32 -> 16x16 encoder, transposed-convolution decoder, additive skips.
 
-    Input (B, 1, 64, 64) holds log1p(pixel) / log(256); ``forward`` returns class logits
+    Input (B, 1, 64, 64) contains log1p(pixel) / log(256); ``forward`` returns class logits
     (B, 6, 64, 64) and, with ``return_features=True``, also the (B, 64) pooled features.
     """
 
@@ -113,13 +114,32 @@ def load_segmentation_network(weights: str | Path = DEFAULT_WEIGHTS) -> tuple[Se
     state, metadata = load_checkpoint(folder)
     if metadata.get("architecture") != ARCHITECTURE:
         raise CheckpointError(
-            f"{folder} holds a {metadata.get('architecture')!r} network; expected {ARCHITECTURE!r}. Retrain it."
+            f"{folder} contains weights of a {metadata.get('architecture')!r} network; expected {ARCHITECTURE!r}. "
+            "Retrain them with train_segmentation_network."
         )
     network = SegmentationNetwork()
     network.load_state_dict(state["model"])
+    network.eval()
+    fuse_batch_norm(network)
     # Channels-last convolutions run about twice as fast on CPU for this network.
-    network = network.to(memory_format=torch.channels_last).eval()
+    network = network.to(memory_format=torch.channels_last)
     return network, str(metadata["state_sha256"]), metadata
+
+
+def fuse_batch_norm(network: nn.Module) -> None:
+    """Fold every (Conv2d, BatchNorm2d) pair of an eval-mode network into the convolution, in place.
+
+    The fused network computes the same function up to float rounding, with one layer less
+    per pair; it must not be trained afterwards.
+    """
+    for module in network.modules():
+        if not isinstance(module, nn.Sequential):
+            continue
+        for index in range(len(module) - 1):
+            conv, norm = module[index], module[index + 1]
+            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
+                module[index] = fuse_conv_bn_eval(conv, norm)
+                module[index + 1] = nn.Identity()
 
 
 def weights_sha256(weights: str | Path = DEFAULT_WEIGHTS) -> str:

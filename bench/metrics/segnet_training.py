@@ -10,6 +10,9 @@ background and track pixels.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import io
+import json
 import logging
 import math
 import time
@@ -21,7 +24,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from lartpcbench.datasets.splits import SEMANTIC_CLASSES, read_split, read_split_attrs
-from lartpcbench.models.checkpoint import save_checkpoint
+from lartpcbench.datasets.fileio import write_bytes_atomic, write_text_atomic
+from lartpcbench.models.checkpoint import META_FILE, STATE_FILE, save_checkpoint
 from lartpcbench.models.config import require
 
 from .segnet import ARCHITECTURE, DEFAULT_WEIGHTS, NUM_CLASSES, SegmentationNetwork, network_input
@@ -97,9 +101,29 @@ def train_segmentation_network(
     }
     if "test" in attrs["sizes"]:
         metadata["test_scores"] = segmentation_scores(network, read_split(split_path, "test"))
-    save_checkpoint(out_path, {"model": network.state_dict()}, metadata)
+    save_weights(out_path, network, metadata)
     logger.info("saved segmentation network to %s (final loss %.4f)", out_path, metadata["final_loss"])
     return metadata
+
+
+def save_weights(folder: str | Path, network: nn.Module, metadata: dict) -> None:
+    """Save the network in the checkpoint format that ``load_checkpoint`` reads.
+
+    ``torch.save`` to a path names the zip archive inside the file after that path, and
+    checkpoints are written under a random temporary name, so equal weights would get
+    different bytes. Serialising to memory first fixes the archive name, so equal weights
+    give an equal SHA-256.
+    """
+    buffer = io.BytesIO()
+    torch.save({"model": network.state_dict()}, buffer)
+    folder = Path(folder)
+    # save_checkpoint writes the metadata and versions; the state file is then replaced
+    # by the fixed-name serialisation and its hash recorded.
+    save_checkpoint(folder, {"model": network.state_dict()}, metadata)
+    write_bytes_atomic(folder / STATE_FILE, buffer.getvalue())
+    record = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    record["state_sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()
+    write_text_atomic(folder / META_FILE, json.dumps(record, indent=2, sort_keys=True))
 
 
 def _fit(images: np.ndarray, semantic: np.ndarray, config: SegnetTrainConfig, *, progress: bool):

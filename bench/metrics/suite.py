@@ -2,7 +2,7 @@
 
 Sample sizes, batch counts and versions are fixed here and documented in docs/metrics.md.
 Intervals are 68% intervals: bootstrap percentiles, batch percentiles or a standard error,
-as each result's ``estimator`` says.
+as each result's ``estimator`` states.
 """
 
 from __future__ import annotations
