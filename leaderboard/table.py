@@ -186,22 +186,51 @@ def markdown_table(results: Sequence[StoredResult], columns: Sequence[MetricColu
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
+# Per-observable comparisons get their own tables, so the headline table stays readable.
+OBSERVABLE_GROUPS = (
+    ("w1_", "Physics observables: 1D Wasserstein distance"),
+    ("ks_", "Physics observables: Kolmogorov-Smirnov statistic"),
+    ("sep_", "Physics observables: separation power"),
+)
+
+
+def group_columns(columns: Sequence[MetricColumn]) -> tuple[list[MetricColumn], list[tuple[str, list[MetricColumn]]]]:
+    """Split columns into the headline table and per-observable tables (by name prefix).
+
+    ``w1_pixels`` is a headline metric (a raw-pixel distance), not a physics observable.
+    """
+    headline: list[MetricColumn] = []
+    grouped: dict[str, list[MetricColumn]] = {prefix: [] for prefix, _ in OBSERVABLE_GROUPS}
+    for position, column in enumerate(columns):
+        prefix = next((p for p, _ in OBSERVABLE_GROUPS if column.name.startswith(p)), None)
+        if position == 0 or prefix is None or column.name == "w1_pixels":
+            headline.append(column)
+        else:
+            grouped[prefix].append(column)
+    return headline, [(title, grouped[prefix]) for prefix, title in OBSERVABLE_GROUPS if grouped[prefix]]
+
+
 def markdown_document(results: Sequence[StoredResult], columns: Sequence[MetricColumn]) -> str:
     """Return LEADERBOARD.md: a heading, the table, how to read it and the metric definitions."""
     dataset = results[0].record["dataset"]
     primary = columns[0]
     direction = "lower is better" if primary.lower_is_better else "higher is better"
+    headline, groups = group_columns(columns)
     lines = [
         f"# Leaderboard: {_escape_markdown(dataset['name'])} (version {_escape_markdown(dataset['version'])})",
         "",
         f"Scored against the `{dataset['eval_split']}` split. Sorted by `{primary.name}` ({direction}).",
         "",
-        markdown_table(results, columns),
+        markdown_table(results, headline),
         "",
         "Each metric cell reads `value ± half-width [interval low, interval high]`; ↓ marks metrics where "
         "lower is better and ↑ those where higher is better. The row marked "
         f"\"{FLOOR_LABEL}\" scores real held-out images like a model: no model can beat it by more than noise.",
         "",
+    ]
+    for title, group in groups:
+        lines += [f"## {title}", "", markdown_table(results, [primary, *group]), ""]
+    lines += [
         "## Metrics",
         "",
         tabulate(

@@ -13,7 +13,7 @@ from scipy import integrate, special, stats
 
 from lartpcbench.models import TrainConfig, get_generator_class
 from lartpcbench.models.config import ConfigError, config_from_dict, load_toml
-from lartpcbench.models.flow.config import FlowConfig
+from lartpcbench.models.flow.config import SCALE_MAPS, FlowConfig
 from lartpcbench.models.flow.generator import FlowGenerator
 from lartpcbench.models.gan.seeding import image_generators
 from lartpcbench.models.flow.networks import (
@@ -42,18 +42,17 @@ def line_images(count: int, seed: int = 0) -> np.ndarray:
     return images
 
 
-def tiny_flow(*, num_classes: int = 0, perturb: bool = True) -> torch.nn.Module:
-    """A float64 two-level Glow on 8x8 images; ``perturb`` moves every weight off its identity start."""
+def tiny_flow(*, num_classes: int = 0, scale_map: str = "sigmoid_inv") -> torch.nn.Module:
+    """A float64 two-level Glow on 8x8 images with every weight moved off its identity start."""
     torch.manual_seed(0)
     flow = build_multiscale_flow(
-        image_size=8, levels=2, blocks_per_level=2, hidden_channels=8, scale_map="sigmoid", logit_alpha=0.05,
+        image_size=8, levels=2, blocks_per_level=2, hidden_channels=8, scale_map=scale_map, logit_alpha=0.05,
         num_classes=num_classes,
     ).double()
-    if perturb:
-        generator = torch.Generator().manual_seed(1)
-        with torch.no_grad():
-            for parameter in flow.parameters():
-                parameter.add_(0.1 * torch.randn(parameter.shape, generator=generator, dtype=torch.float64))
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for parameter in flow.parameters():
+            parameter.add_(0.1 * torch.randn(parameter.shape, generator=generator, dtype=torch.float64))
     return flow
 
 
@@ -89,8 +88,9 @@ def test_latent_shapes_cover_every_pixel(levels):
     assert sum(math.prod(shape) for shape in shapes) == 64 * 64
 
 
-def test_flow_is_invertible():
-    flow = tiny_flow()
+@pytest.mark.parametrize("scale_map", SCALE_MAPS)
+def test_flow_is_invertible(scale_map):
+    flow = tiny_flow(scale_map=scale_map)
     x = torch.rand(3, 1, 8, 8, generator=torch.Generator().manual_seed(2), dtype=torch.float64) * 0.98 + 0.01
     z, log_det_inverse = flow.inverse_and_log_det(x)
     x_again, log_det_forward = flow.forward_and_log_det(z)
@@ -98,8 +98,9 @@ def test_flow_is_invertible():
     torch.testing.assert_close(log_det_forward, -log_det_inverse, rtol=0, atol=1e-9)
 
 
-def test_log_det_matches_brute_force_jacobian():
-    flow = tiny_flow()
+@pytest.mark.parametrize("scale_map", ["sigmoid_inv", "sigmoid"])
+def test_log_det_matches_brute_force_jacobian(scale_map):
+    flow = tiny_flow(scale_map=scale_map)
     x = torch.rand(1, 1, 8, 8, generator=torch.Generator().manual_seed(3), dtype=torch.float64) * 0.98 + 0.01
 
     def to_latent(flat: torch.Tensor) -> torch.Tensor:

@@ -113,3 +113,14 @@ def test_grid_dbscan_matches_sklearn():
         if (mine > 0).any():
             assert mine[mine > 0].min() > first_label[index]
             assert mine.max() <= first_label[index + 1]
+
+
+def test_track_length_matches_simulator_truth():
+    from lartpcbench.bench.metrics.validation import validate_track_length
+
+    summary = validate_track_length(40, particles=("muon",), seed=3)["muon"]
+    assert summary["n_images"] >= 35
+    # The hull of whole pixels adds less than one pixel (0.3 cm) at the track's ends.
+    assert 0.0 <= summary["median_bias_cm"] < 0.6
+    assert summary["resolution_cm"] < 0.5
+    assert abs(summary["relative_bias"]) < 0.05

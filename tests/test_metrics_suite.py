@@ -62,6 +62,7 @@ def test_fast_suite_results(images):
     assert names == expected
     hashes = extractor_hashes()
     for result in results:
+        assert result.details["extractor_sha256"] in hashes.values(), result.name
         assert result.version
         assert result.n_real == 200
         assert result.n_generated == 200
@@ -87,10 +88,10 @@ def test_real_vs_real_floor_below_distorted(images):
     reference, same = images[:300], images[300:600]
     # Distortion: every track 60% brighter.
     distorted = np.clip(same.astype(np.int32) * 16 // 10, 0, 255).astype(np.uint8)
-    metrics = ["fd_physics", "kd_physics", "fd_segnet", "physics"]
+    metrics = ["fd_physics", "kd_physics", "fd_segnet", "mmd_pixels", "w1_pixels", "physics"]
     floor = by_name(evaluate(same, reference, metrics=metrics))
     worse = by_name(evaluate(distorted, reference, metrics=metrics))
-    for name in ("fd_physics", "kd_physics", "fd_segnet", "w1_charge", "ks_charge", "sep_charge", "w1_intensity"):
+    for name in ("fd_physics", "kd_physics", "fd_segnet", "mmd_pixels", "w1_pixels", "w1_charge", "ks_charge", "sep_charge", "w1_intensity"):
         assert worse[name].value > floor[name].value, name
     assert floor["ks_charge"].value < 0.15
     assert worse["ks_track_length"].value < 0.15  # brightness leaves geometry unchanged

@@ -109,3 +109,28 @@ def test_loss_of_zero_model_on_tiny_batch(likelihood_weighting):
         per_image = per_image * (sde.diffusion(t) / sde.std(t)) ** 2
     loss = denoising_score_matching_loss(zero, sde, x0, t, z, likelihood_weighting=likelihood_weighting)
     assert torch.isclose(loss, per_image.mean(), rtol=1e-6)
+
+
+def test_edm_preconditioning_matches_definition():
+    """eps = (x~ - D) / sigma with D = c_skip x~ + c_out F(c_in x~), c_skip = sd^2 / (s^2 + sd^2), c_out = s sd / sqrt(s^2 + sd^2)."""
+    from lartpcbench.models.sgm.generator import noise_model_for
+
+    sde, sigma_data = SDES["vp"], 0.5
+    generator = torch.Generator().manual_seed(5)
+    output = torch.randn(3, 1, 8, 8, generator=generator)
+    seen = {}
+
+    def network(inputs, label, class_labels):
+        seen["inputs"] = inputs
+        return output
+
+    x = torch.randn(3, 1, 8, 8, generator=generator)
+    t = torch.tensor([0.05, 0.5, 0.95])
+    eps = noise_model_for(network, sde, None, False, sigma_data)(x, t)
+    sigma = sde.sigma(t)[:, None, None, None]
+    x_tilde = x / sde.alpha(t)[:, None, None, None]
+    c_skip = sigma_data**2 / (sigma**2 + sigma_data**2)
+    c_out = sigma * sigma_data / torch.sqrt(sigma**2 + sigma_data**2)
+    denoised = c_skip * x_tilde + c_out * output
+    assert torch.allclose(eps, (x_tilde - denoised) / sigma, rtol=1e-4, atol=1e-5)
+    assert torch.allclose(seen["inputs"], x_tilde / torch.sqrt(sigma**2 + sigma_data**2), rtol=1e-5)

@@ -29,6 +29,7 @@ _EXPORTS = {
     "MetricResult": "result",
     "train_segmentation_network": "segnet_training",
     "evaluate_segmentation_network": "segnet_training",
+    "build_training_split": "segnet_training",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -16,7 +16,7 @@ from . import suite  # noqa: F401  (registers the built-in metrics)
 from .cache import FeatureCache
 from .features import ImageSet
 from .physics import observable_histograms_from
-from .registry import UnknownNameError, get_metric, registered_metrics
+from .registry import UnknownNameError, get_extractor, get_metric, registered_metrics
 from .result import MetricResult
 
 logger = logging.getLogger(__name__)
@@ -98,6 +98,9 @@ def evaluate(
         # Wall time includes any feature extraction this metric was the first to need.
         for result in metric_results:
             result.details["wall_time_s"] = round(elapsed, 3)
+            if "extractor_sha256" not in result.details:
+                result.details["extractor"] = spec.extractors[0]
+                result.details["extractor_sha256"] = get_extractor(spec.extractors[0]).sha256()
         results.extend(metric_results)
         logger.info("metric %s took %.1f s", name, elapsed)
     return results

@@ -95,6 +95,7 @@ def train_segmentation_network(
         "config": dataclasses.asdict(config),
         "dataset": attrs.get("dataset"),
         "dataset_version": attrs.get("version"),
+        "dataset_source": attrs.get("source"),
         "train_images": len(data),
         "final_loss": float(np.mean(losses[-50:])),
         "wall_time_s": wall_time,

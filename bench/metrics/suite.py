@@ -120,7 +120,7 @@ def compute_w1_pixels(spec, generated: ImageSet, reference: ImageSet, extras, se
 
 
 def compute_sinkhorn_pixels(spec, generated: ImageSet, reference: ImageSet, extras, seed):
-    label = f"Sinkhorn transport cost (POT, log domain, reg = {transport.SINKHORN_REG_FRACTION} x median cost)"
+    label = f"Sinkhorn transport cost (POT, reg = {transport.SINKHORN_REG_FRACTION} x median cost)"
     return _transport(spec, generated, reference, seed, transport.sinkhorn_pixels, label)
 
 

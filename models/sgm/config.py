@@ -1,7 +1,7 @@
 """Hyper-parameters of the score-based diffusion baseline, one frozen dataclass per component.
 
 The defaults are the reference settings of Imani, Aeron and Wongjirad, "Score-based diffusion
-models for generating LArTPC images" (arXiv:2307.13687): a DDPM++ network with 128 base channels,
+models for generating LArTPC images" (arXiv:2307.13687). They are a DDPM++ network with 128 base channels,
 multipliers 1,2,2,2, 4 residual blocks per level, attention at 16x16 and dropout 0.1; a VP-SDE with
 linear beta from 0.1 to 20; EMA 0.9999; 5,000 warm-up steps; gradient clip 1; 1,000-step
 Euler-Maruyama sampling. Images enter the network scaled from 0-255 to [-1, 1].
@@ -20,6 +20,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 SDE_KINDS = ("vp", "subvp", "ve")
 TIME_EMBEDDINGS = ("positional", "fourier")
+PARAMETERIZATIONS = ("eps", "edm")
 SAMPLER_NAMES = ("euler_maruyama", "predictor_corrector", "ode_rk45", "ddim", "dpm_solver_2m", "heun_edm")
 
 
@@ -114,6 +115,11 @@ class SGMConfig:
 
     ``label_dropout`` is the probability of replacing a class label by the null class while
     training a conditional network, so that it also samples unconditionally.
+    ``parameterization`` "eps" makes the network predict the noise, as in the reference work;
+    "edm" wraps it in the preconditioning of Karras et al. (arXiv:2206.00364) with data standard
+    deviation ``sigma_data`` and weights the loss so that every noise level counts alike, which
+    trains faster on a small budget. The EMA decay ramps up as min(ema_decay, (1 + n) / (10 + n))
+    after n steps, so that early weights leave the average quickly.
     """
 
     network: NetworkConfig = NetworkConfig()
@@ -125,6 +131,8 @@ class SGMConfig:
     random_flip: bool = True
     label_dropout: float = 0.1
     channels_last: bool = True
+    parameterization: str = "eps"
+    sigma_data: float = 0.5
 
     def __post_init__(self) -> None:
         for name, sub_class in (("network", NetworkConfig), ("sde", SDEConfig), ("sampler", SamplerConfig)):
@@ -136,6 +144,9 @@ class SGMConfig:
         require(0.0 <= self.ema_decay < 1.0, f"ema_decay is {self.ema_decay}; expected a value in [0, 1).")
         require(self.warmup_steps >= 0, f"warmup_steps is {self.warmup_steps}; expected >= 0.")
         require(self.grad_clip >= 0, f"grad_clip is {self.grad_clip}; expected >= 0 (0 disables clipping).")
+        require(self.parameterization in PARAMETERIZATIONS,
+                f"parameterization is {self.parameterization!r}; expected one of {PARAMETERIZATIONS}.")
+        require(self.sigma_data > 0, f"sigma_data is {self.sigma_data}; expected > 0.")
         require(0.0 <= self.label_dropout < 1.0, f"label_dropout is {self.label_dropout}; expected a value in [0, 1).")
 
 

@@ -27,7 +27,7 @@ from .losses import denoising_score_matching_loss
 from .network import ScoreUNet
 from .samplers import evaluations_per_image, get_sampler, is_stochastic
 from .score import PerImageNoise, ScoreFunction, per_image_seeds
-from .sde import SDE, make_sde
+from .sde import SDE, _expand, make_sde
 from .training import draw_batch, images_to_model_space, model_space_to_images, optimizer_step, update_ema, warmup_learning_rate
 
 logger = logging.getLogger(__name__)
@@ -38,13 +38,30 @@ def build_sde(config: SGMConfig) -> SDE:
     return make_sde(sde.kind, beta_min=sde.beta_min, beta_max=sde.beta_max, sigma_min=sde.sigma_min, sigma_max=sde.sigma_max)
 
 
-def noise_model_for(network: torch.nn.Module, sde: SDE, class_labels: torch.Tensor | None, channels_last: bool):
-    """Return eps(x, t) = network(x, noise_label(t), class_labels) as a plain callable."""
+def noise_model_for(network: torch.nn.Module, sde: SDE, class_labels: torch.Tensor | None, channels_last: bool,
+                    sigma_data: float | None = None):
+    """Return eps(x, t) from the network as a plain callable.
+
+    Without ``sigma_data`` the network predicts eps directly. With it, the network F is
+    preconditioned as in EDM: x~ = x / alpha, D = c_skip x~ + c_out F(c_in x~, t), eps = (x~ - D) / sigma.
+    """
 
     def noise_model(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        if sigma_data is None:
+            inputs = x
+        else:
+            alpha, sigma = _expand(sde.alpha(t), x), _expand(sde.sigma(t), x)
+            x_tilde = x / alpha
+            scale = torch.sqrt(sigma**2 + sigma_data**2)
+            inputs = x_tilde / scale
         if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return network(x, sde.noise_label(t), class_labels).contiguous()
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        output = network(inputs, sde.noise_label(t), class_labels).contiguous()
+        if sigma_data is None:
+            return output
+
+        # EDM preconditioning: eps = (1 - c_skip) x~ / sigma - c_out F / sigma = sigma x~ / scale^2 - sigma_data F / scale
+        return sigma * x_tilde / scale**2 - sigma_data * output / scale
 
     return noise_model
 
@@ -81,6 +98,9 @@ class SGMGenerator(Generator):
         self.optimizer = torch.optim.Adam(self.network.parameters(), lr=1e-8)
         self._draw_generator = torch.Generator().manual_seed(seed)
         self.step = 0
+
+    def _sigma_data(self) -> float | None:
+        return self.config.sigma_data if self.config.parameterization == "edm" else None
 
     def _require_network(self) -> ScoreUNet:
         if self.ema is None:
@@ -169,16 +189,16 @@ class SGMGenerator(Generator):
             random_flip=config.random_flip, label_dropout=config.label_dropout, null_class=config.network.num_classes,
         ).rows(rows)
         labels = None if batch.class_labels is None else batch.class_labels.to(self.device)
-        noise_model = noise_model_for(model, self.sde, labels, config.channels_last)
+        noise_model = noise_model_for(model, self.sde, labels, config.channels_last, self._sigma_data())
         loss = denoising_score_matching_loss(
             noise_model, self.sde, batch.x0.to(self.device), batch.t.to(self.device), batch.z.to(self.device),
-            likelihood_weighting=config.sde.likelihood_weighting,
+            likelihood_weighting=config.sde.likelihood_weighting, sigma_data=self._sigma_data(),
         )
         if not torch.isfinite(loss):
             raise FloatingPointError(f"sgm loss is {loss.item()} at step {self.step}; lower the learning rate or check the data.")
         rate = warmup_learning_rate(self.step, train_config.learning_rate, config.warmup_steps)
         optimizer_step(model, self.optimizer, loss, learning_rate=rate, grad_clip=config.grad_clip)
-        update_ema(self.ema, self.network, config.ema_decay)
+        update_ema(self.ema, self.network, config.ema_decay, self.step)
         return float(loss.detach())
 
     # ---- checkpoints --------------------------------------------------------------------
@@ -237,7 +257,7 @@ class SGMGenerator(Generator):
     def load(cls, directory: str | Path, *, device: str = "cpu") -> "SGMGenerator":
         state, metadata = load_checkpoint(directory, map_location=device)
         if metadata.get("generator") != "sgm":
-            raise CheckpointError(f"{directory} holds a {metadata.get('generator')!r} checkpoint, not 'sgm'.")
+            raise CheckpointError(f"{directory} contains a {metadata.get('generator')!r} checkpoint, expected 'sgm'; load it with that generator's class.")
         generator = cls(sgm_config_from_dict(metadata["model_config"], where=f"{directory}/checkpoint.json"), device=device)
         generator._build(0)
         generator._load_state(state)
@@ -277,7 +297,7 @@ class SGMGenerator(Generator):
         sampler_config = self.config.sampler
         noise = PerImageNoise(seeds)
         x = (self.sde.prior_std * noise.randn((1, 64, 64))).to(self.device)
-        score_fn = ScoreFunction(noise_model_for(self.ema, self.sde, class_labels, self.config.channels_last), self.sde)
+        score_fn = ScoreFunction(noise_model_for(self.ema, self.sde, class_labels, self.config.channels_last, self._sigma_data()), self.sde)
         options: dict[str, float] = {}
         if sampler_config.name == "predictor_corrector":
             options = {"snr": sampler_config.snr, "corrector_steps": sampler_config.corrector_steps}
@@ -318,7 +338,7 @@ class SGMGenerator(Generator):
             probes = torch.cat([draw_probes((1, 1, 64, 64), "rademacher", g) for g in generators]).to(self.device)
             score_fn = ScoreFunction(noise_model_for(network, self.sde, None if not self.config.network.num_classes else
                                                      torch.full((x.shape[0],), self.config.network.num_classes, device=self.device),
-                                                     self.config.channels_last), self.sde)
+                                                     self.config.channels_last, self._sigma_data()), self.sde)
             log_prob, _ = ode_log_likelihood(score_fn, self.sde, x, probes=probes, eps=self.config.sde.train_eps,
                                              rtol=self.config.sampler.rtol, atol=self.config.sampler.atol)
             results.append(bits_per_dim(log_prob, 64 * 64, scale_offset_bits=7.0).numpy())

@@ -1,8 +1,8 @@
 """Training steps of the score model: batch drawing, the optimizer step, warm-up and EMA.
 
 All random draws of a step (image indices, flips, times, noise, label dropout) come from one
-``torch.Generator`` for the whole global batch; each process then takes its own rows. A run on
-several processes therefore sees the same batches as a run on one, and a resumed run continues
+``torch.Generator`` for the whole global batch. Each process then takes its own rows, so a run on
+several processes sees the same batches as a run on one, and a resumed run continues
 with the draws it would have made.
 """
 
@@ -92,8 +92,9 @@ def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss: tor
 
 
 @torch.no_grad()
-def update_ema(ema: nn.Module, network: nn.Module, decay: float) -> None:
-    """Set every EMA parameter to decay * ema + (1 - decay) * current; copy buffers."""
+def update_ema(ema: nn.Module, network: nn.Module, decay: float, step: int) -> None:
+    """Set every EMA parameter to d * ema + (1 - d) * current with d = min(decay, (1 + step) / (10 + step)); copy buffers."""
+    decay = min(decay, (1 + step) / (10 + step))
     for ema_parameter, parameter in zip(ema.parameters(), network.parameters()):
         ema_parameter.lerp_(parameter.detach(), 1.0 - decay)
     for ema_buffer, buffer in zip(ema.buffers(), network.buffers()):
