@@ -86,7 +86,9 @@ def compute_kd_physics(spec, generated: ImageSet, reference: ImageSet, extras, s
 
 
 def compute_mmd_pixels(spec, generated: ImageSet, reference: ImageSet, extras, seed):
-    gen, ref = generated.features("pixels"), reference.features("pixels")
+    # Flat uint8 views: each batch is converted to float64 inside the kernel, never the whole set.
+    gen = generated.images.reshape(len(generated), -1)
+    ref = reference.images.reshape(len(reference), -1)
     values = kernels.batched_mmd2(
         gen, ref, kernels.gaussian_mixture_kernel, batch_size=PIXEL_MMD_BATCH_SIZE, n_batches=PIXEL_MMD_BATCHES, seed=seed
     )

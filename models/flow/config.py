@@ -21,7 +21,7 @@ class FlowConfig:
 
     Architecture: ``levels`` scales, each with ``blocks_per_level`` Glow blocks (affine
     coupling whose conditioner has ``hidden_channels`` channels, invertible 1x1 convolution,
-    ActNorm) and a squeeze; half of the channels leave as a latent at every level but the
+    ActNorm) and a squeeze. Half of the channels leave as a latent at every level but the
     coarsest. ``scale_map`` is the coupling's scale (normflows' names). ``"sigmoid"`` (Glow)
     multiplies by ``sigmoid(h + 2)`` on the data-to-latent pass and divides by it when
     sampling. ``"sigmoid_inv"`` multiplies when sampling and divides on the data-to-latent

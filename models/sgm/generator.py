@@ -324,22 +324,31 @@ class SGMGenerator(Generator):
         """Return bits per dimension of uint8 images under the EMA model's probability-flow ODE.
 
         Pixels are dequantised with uniform noise u, y = (k + u) / 256, and mapped to x = 2 y - 1.
-        Each image draws its noise and its Rademacher probe from its own seed.
+        Each image draws its noise and its Rademacher probe from its own seed, and its ODE is
+        solved alone because RK45's step control would otherwise couple the images of a batch.
+        So results do not depend on ``batch_size``, which is accepted for the shared interface.
         """
         network = self._require_network()
         array = validate_images(images, name="images")
         seeds = per_image_seeds(seed, array.shape[0])
+        null_class = None
+        if self.config.network.num_classes:
+            null_class = torch.full((1,), self.config.network.num_classes, dtype=torch.long, device=self.device)
+        noise_model = noise_model_for(network, self.sde, null_class, self.config.channels_last, self._sigma_data())
         results = []
-        for start in range(0, array.shape[0], batch_size):
-            generators = [torch.Generator().manual_seed(int(s)) for s in seeds[start:start + batch_size]]
-            pixels = torch.from_numpy(array[start:start + batch_size]).double().unsqueeze(1)
-            uniform = torch.stack([torch.rand((1, 64, 64), generator=g, dtype=torch.float64) for g in generators])
+        for image, image_seed in zip(array, seeds):
+            generator = torch.Generator().manual_seed(int(image_seed))
+            pixels = torch.from_numpy(image).double()[None, None]
+            uniform = torch.rand((1, 1, 64, 64), generator=generator, dtype=torch.float64)
             x = (2.0 * (pixels + uniform) / 256.0 - 1.0).float().to(self.device)
-            probes = torch.cat([draw_probes((1, 1, 64, 64), "rademacher", g) for g in generators]).to(self.device)
-            score_fn = ScoreFunction(noise_model_for(network, self.sde, None if not self.config.network.num_classes else
-                                                     torch.full((x.shape[0],), self.config.network.num_classes, device=self.device),
-                                                     self.config.channels_last, self._sigma_data()), self.sde)
-            log_prob, _ = ode_log_likelihood(score_fn, self.sde, x, probes=probes, eps=self.config.sde.train_eps,
-                                             rtol=self.config.sampler.rtol, atol=self.config.sampler.atol)
+            probes = draw_probes((1, 1, 64, 64), "rademacher", generator).to(self.device)
+            log_prob, _ = ode_log_likelihood(ScoreFunction(noise_model, self.sde), self.sde, x, probes=probes,
+                                             eps=self.config.sde.train_eps, rtol=self.config.sampler.rtol,
+                                             atol=self.config.sampler.atol)
             results.append(bits_per_dim(log_prob, 64 * 64, scale_offset_bits=7.0).numpy())
         return np.concatenate(results)
+
+    def torch_modules(self) -> dict[str, torch.nn.Module]:
+        """Return the trained network and its EMA copy (which has no trainable parameters) by name."""
+        self._require_network()
+        return {"network": self.network, "ema": self.ema}
