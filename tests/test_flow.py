@@ -15,7 +15,7 @@ from lartpcbench.models import TrainConfig, get_generator_class
 from lartpcbench.models.config import ConfigError, config_from_dict, load_toml
 from lartpcbench.models.flow.config import SCALE_MAPS, FlowConfig
 from lartpcbench.models.flow.generator import FlowGenerator
-from lartpcbench.models.gan.seeding import image_generators
+from lartpcbench.models.seeding import image_generators
 from lartpcbench.models.flow.networks import (
     ChannelGaussian,
     bits_per_dim,

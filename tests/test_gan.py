@@ -13,7 +13,7 @@ from lartpcbench.models.config import ConfigError, config_from_dict, load_toml
 from lartpcbench.models.gan.config import GANConfig
 from lartpcbench.models.gan.generator import GANGenerator
 from lartpcbench.models.gan.networks import ImageDiscriminator, ImageGenerator
-from lartpcbench.models.gan.seeding import check_labels, image_generators
+from lartpcbench.models.seeding import check_labels, image_generators
 
 TINY = GANConfig(latent_dim=8, base_channels=4, ema_decay=0.9)
 

@@ -1,6 +1,6 @@
 """Training and evaluation of the segmentation network on a split file's per-pixel labels.
 
-Training minimises class-weighted pixel cross-entropy with Adam and a cosine learning-rate
+Training minimises class-weighted pixel cross-entropy with AdamW and a cosine learning-rate
 decay on random 64x64 training images, flipped and transposed at random (the eight
 symmetries of the square). Class weights are (class pixel frequency)^(-class_weight_power),
 normalised to mean 1, so rare classes (Michel electrons, delta rays) are not drowned by

@@ -18,7 +18,7 @@ from lartpcbench.datasets.images import IMAGE_SIZE, validate_images
 from lartpcbench.models.base import FitReport, Generator, TrainConfig
 from lartpcbench.models.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 from lartpcbench.models.config import config_from_dict, config_to_dict
-from lartpcbench.models.gan.seeding import check_labels, check_seed, image_generators
+from lartpcbench.models.seeding import check_labels, check_seed, image_generators
 from lartpcbench.models.registry import register_generator
 
 from .config import FlowConfig

@@ -20,7 +20,7 @@ from lartpcbench.models.registry import register_generator
 
 from .config import GANConfig
 from .networks import ImageDiscriminator, ImageGenerator
-from .seeding import check_labels, check_seed, image_generators
+from ..seeding import check_labels, check_seed, image_generators
 
 logger = logging.getLogger(__name__)
 

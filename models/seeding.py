@@ -1,4 +1,4 @@
-"""Per-image random streams and label checks shared by the GAN and flow baselines.
+"""Per-image random streams and label checks shared by the model families.
 
 Each image ``index`` of a sampling call with ``seed`` draws its noise from its own
 ``torch.Generator`` seeded by ``(seed, index)`` through NumPy's ``SeedSequence``, so an
