@@ -81,8 +81,9 @@ def test_muon_pixel_charge_landau_tail():
 
 
 # CSDA ranges in liquid argon, g/cm^2. Muons: PDG "Atomic and nuclear properties of materials",
-# muon table for liquid argon (Groom, Mokhov, Striganov, ADNDT 76 (2001)). Protons: NIST PSTAR
-# for argon, as tabulated in LArSoft's TrackMomentumCalculator.
+# muon table for liquid argon (Groom, Mokhov, Striganov, ADNDT 76 (2001)), as copied into
+# LArSoft's TrackMomentumCalculator. Protons: the range table of that same class (larlite's
+# TrackMomentumSplines.cxx), which names no source; NIST PSTAR for argon is its likely origin.
 MUON_CSDA_G_CM2 = {100.0: 42.50, 200.0: 106.3, 400.0: 238.5}
 PROTON_CSDA_G_CM2 = {100.0: 10.92, 200.0: 36.27, 400.0: 113.8}
 
