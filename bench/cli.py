@@ -20,6 +20,7 @@ from lartpcbench.models.config import ConfigError
 
 from . import ablate, runner
 from .cli_data import add_data_parser
+from .cli_segnet import add_segnet_parser
 from .config import DatasetOptions, EvaluationOptions
 from .data import load_run_data
 from .cli_common import add_run_options, default_run_dir, resolve_config
@@ -162,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(handler=command_models)
 
     ablate.add_parser(commands)
+    add_segnet_parser(commands)
 
     perf = commands.add_parser("perf", help="run the performance benchmark and write its report")
     perf.add_argument("--scale", choices=["smoke", "full"], default="full", help="smoke takes seconds; full gives the quoted numbers")

@@ -10,6 +10,7 @@ from pathlib import Path
 from lartpcbench.datasets import catalog
 from lartpcbench.datasets.arrayfile import read_array
 from lartpcbench.datasets.crop import CropConfig, crop_planes
+from lartpcbench.datasets.sim.card import write_card
 from lartpcbench.datasets.importer import LABEL_CHOICES, read_inputs, split_imported
 from lartpcbench.datasets.splits import read_split, read_split_attrs, write_split_file
 
@@ -57,6 +58,12 @@ def add_data_parser(subparsers: argparse._SubParsersAction) -> None:
     info = data.add_parser("info", help="print a split file's attributes and sizes (verifies checksums)")
     info.add_argument("path", type=Path)
     info.set_defaults(handler=run_info)
+
+    card = data.add_parser("card", help="write a dataset card (statistics and plots) for a split file")
+    card.add_argument("path", type=Path, help="split file to describe")
+    card.add_argument("--out", type=Path, default=Path("docs/dataset-card.md"), help="Markdown file to write")
+    card.add_argument("--image-dir", type=Path, default=Path("docs/img/dataset"), help="folder for the PNG plots")
+    card.set_defaults(handler=run_card)
 
 
 def _reject_output_as_input(path: Path, inputs: list[Path]) -> None:
@@ -113,4 +120,9 @@ def run_info(args: argparse.Namespace) -> int:
         read_split(args.path, name)
     attrs["checksums_verified"] = True
     print(json.dumps(attrs, indent=2, default=str))
+    return 0
+
+
+def run_card(args: argparse.Namespace) -> int:
+    print(f"wrote {write_card(args.path, args.out, args.image_dir)}")
     return 0

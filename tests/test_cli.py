@@ -184,3 +184,18 @@ def test_perf_smoke_report(tmp_path):
     assert main(["perf", "--scale", "smoke", "--out", str(out)]) == 0
     text = out.read_text()
     assert text.startswith("# Performance benchmark")
+
+
+def test_data_card_and_segnet(smoke_run, data_dir, tmp_path, capsys):
+    split_file = data_dir / "sim64-smoke-v1.h5"
+    card = tmp_path / "card.md"
+    assert main(["data", "card", str(split_file), "--out", str(card), "--image-dir", str(tmp_path / "img")]) == 0
+    assert "sim64-smoke-v1" in card.read_text()
+    assert list((tmp_path / "img").glob("*.png"))
+
+    assert main(["segnet", "evaluate", str(split_file)]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["split"] == "test"
+    assert main(["--no-progress", "segnet", "train", "--split-file", str(split_file), "--steps", "3",
+                 "--out", str(tmp_path / "segnet")]) == 0
+    assert (tmp_path / "segnet").is_dir()

@@ -7,7 +7,9 @@ import warnings
 import pytest
 import torch
 
-from lartpcbench.bench.sampler_table import SamplerRow, fast_sampler_check, render_markdown, sampler_table, write_sampler_doc
+from lartpcbench.bench.sampler_table import (
+    SamplerRow, fast_sampler_check, render_markdown, sampler_table, sampler_table_parallel, write_sampler_doc,
+)
 from lartpcbench.models.base import TrainConfig
 from lartpcbench.models.sgm.config import sgm_config_from_dict
 from lartpcbench.models.sgm.generator import SGMGenerator
@@ -43,6 +45,16 @@ def test_sampler_table_rows_and_doc(tmp_path):
     text = (tmp_path / "samplers.md").read_text()
     assert "heun_edm" in text
     assert "tiny test model" in text
+
+    # Two worker processes give the same Frechet distances
+    generator.save(tmp_path / "model")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parallel = sampler_table_parallel(tmp_path / "model", draw_line_images(40, seed=1), jobs=2, num_samples=40, seed=0,
+                                          grid={"ddim": (2, 3)})
+    assert [row.steps for row in parallel] == [2, 3]
+    for row, expected in zip(parallel, rows[:2]):
+        assert abs(row.frechet_distance - expected.frechet_distance) < 1e-6 * max(1.0, abs(expected.frechet_distance))
 
 
 def test_fast_sampler_check_tolerance():
