@@ -11,6 +11,8 @@ Every run writes to its own directory::
     <run_dir>/leaderboard/                LEADERBOARD.md, index.html and figures
 
 Each step skips work whose output already exists, so rerunning the same command resumes.
+Under ``torchrun`` every rank trains and samples (families that support it shard the work);
+rank 0 alone writes files, scores and renders.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from lartpcbench.leaderboard.render import render_leaderboard
 from lartpcbench.models import FitReport, Generator, get_generator_class
 from lartpcbench.models.checkpoint import has_checkpoint
 from lartpcbench.models.config import config_to_dict
+from lartpcbench.models.distributed import barrier, init_distributed
 
 from .config import EvaluationOptions, ModelOptions, RunConfig
 from .data import RunData, load_run_data
@@ -85,7 +88,7 @@ def train_model(options: ModelOptions, data: RunData, model_dir: Path, *, device
         checkpoint_dir=model_dir / "checkpoint",
         progress=progress,
     )
-    generator.save(final_dir)
+    context = init_distributed(device)
     training = {
         "steps": report.steps,
         "images_seen": report.images_seen,
@@ -95,7 +98,11 @@ def train_model(options: ModelOptions, data: RunData, model_dir: Path, *, device
         "stopped_early": report.stopped_early,
         "final_losses": report.losses,
     }
-    write_text_atomic(report_file, json.dumps(training, indent=2))
+    # Under torchrun every rank trains its shard of each batch; rank 0 alone writes files.
+    if context.is_main:
+        generator.save(final_dir)
+        write_text_atomic(report_file, json.dumps(training, indent=2))
+    barrier(context)
     return generator, training
 
 
@@ -119,10 +126,10 @@ def sample_model(
         "images_per_second": len(images) / max(wall_time, 1e-9),
         "function_evaluations_per_image": float(generator.function_evaluations_per_image()),
     }
-    with atomic_path(samples_file) as temporary:
-        with open(temporary, "wb") as handle:
+    if init_distributed().is_main:
+        with atomic_path(samples_file) as temporary, open(temporary, "wb") as handle:
             np.save(handle, images)
-    write_text_atomic(timing_file, json.dumps(sampling, indent=2))
+        write_text_atomic(timing_file, json.dumps(sampling, indent=2))
     return images, sampling
 
 
@@ -138,7 +145,10 @@ def run(
 ) -> RunSummary:
     """Run the main job for ``config`` in ``run_dir`` and return what it wrote."""
     run_dir = Path(run_dir)
-    prepare_run_dir(config, run_dir)
+    context = init_distributed(device)
+    if context.is_main:
+        prepare_run_dir(config, run_dir)
+    barrier(context)
     results_root = Path(results_root) if results_root else run_dir / "results"
     cache_dir = Path(cache_dir) if cache_dir else run_dir / "cache"
     data = load_run_data(config.dataset, data_dir=data_dir, progress=progress)
@@ -149,6 +159,8 @@ def run(
         model_dir = run_dir / "models" / options.label
         generator, training = train_model(options, data, model_dir, device=device, progress=progress)
         images, sampling = sample_model(generator, evaluation, model_dir, label=options.label)
+        if not context.is_main:
+            continue
         submission = Submission(
             name=options.label,
             kind="generator",
@@ -168,6 +180,8 @@ def run(
                 ),
             )
         )
+    if not context.is_main:
+        return RunSummary(run_dir=run_dir, result_files=[], leaderboard={})
     result_files.append(
         recorded_once(
             run_dir / "reference_result_path.txt",

@@ -198,3 +198,14 @@ def test_prdc_real_vs_real_floor():
     assert result["recall"] > 0.9
     assert result["density"] == pytest.approx(1.0, abs=0.1)
     assert result["coverage"] > 0.9
+
+
+def test_small_sets_use_half_size_batches():
+    assert kernels.batch_size_for(10_000, 1000) == 1000
+    assert kernels.batch_size_for(1000, 1000) == 500
+    assert kernels.batch_size_for(3, 1000) == 2
+    rng = np.random.default_rng(12)
+    x, y = rng.normal(size=(100, 3)), rng.normal(size=(100, 3))
+    values = kernels.batched_mmd2(x, y, kernels.polynomial_kernel, batch_size=1000, n_batches=4, seed=0)
+    # Half-size batches differ, so the batch spread is not zero.
+    assert np.ptp(values) > 0

@@ -13,7 +13,7 @@ from lartpcbench.bench.metrics import segnet
 from lartpcbench.bench.metrics.segnet_training import evaluate_segmentation_network, train_segmentation_network
 from lartpcbench.bench.perf.metrics import drawn_images
 from lartpcbench.datasets.splits import SplitData, write_split_file
-from lartpcbench.models.checkpoint import CheckpointError
+from lartpcbench.models.checkpoint import CheckpointError, load_checkpoint
 
 
 def test_shipped_weights_small_and_hashed():
@@ -29,7 +29,7 @@ def test_shipped_weights_small_and_hashed():
 
 def test_fused_network_matches_training_form():
     network, _, _ = segnet.load_segmentation_network()
-    state, _ = __import__("lartpcbench.models.checkpoint", fromlist=["load_checkpoint"]).load_checkpoint(segnet.DEFAULT_WEIGHTS)
+    state, _ = load_checkpoint(segnet.DEFAULT_WEIGHTS)
     plain = segnet.SegmentationNetwork()
     plain.load_state_dict(state["model"])
     plain.eval()

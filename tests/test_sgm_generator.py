@@ -147,6 +147,11 @@ def test_resume_rejects_other_config(images, tmp_path):
     with pytest.raises(CheckpointError, match="another model config"):
         other.fit(images, TRAIN, checkpoint_dir=tmp_path, progress=False)
 
+    # Only the sampler changed: training resumes
+    sampler_only = SGMGenerator(sgm_config_from_dict({**TINY, "sampler": {"name": "heun_edm", "steps": 3}}))
+    report = sampler_only.fit(images, dataclasses.replace(TRAIN, steps=2), checkpoint_dir=tmp_path, progress=False)
+    assert report.resumed_from_step == 1
+
 
 def test_conditional_sampling_uses_labels(images):
     config = sgm_config_from_dict({**TINY, "network": {**TINY["network"], "num_classes": 2}})

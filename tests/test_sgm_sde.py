@@ -134,3 +134,22 @@ def test_edm_preconditioning_matches_definition():
     denoised = c_skip * x_tilde + c_out * output
     assert torch.allclose(eps, (x_tilde - denoised) / sigma, rtol=1e-4, atol=1e-5)
     assert torch.allclose(seen["inputs"], x_tilde / torch.sqrt(sigma**2 + sigma_data**2), rtol=1e-5)
+
+
+@pytest.mark.parametrize("time_sampling", ["uniform", "lognormal"])
+def test_draw_batch_time_distribution(time_sampling):
+    from lartpcbench.models.sgm.config import SDEConfig
+    from lartpcbench.models.sgm.training import draw_batch
+
+    sde, config = SDES["vp"], SDEConfig(time_sampling=time_sampling)
+    images = torch.zeros((4, 64, 64), dtype=torch.uint8)
+    batch = draw_batch(torch.Generator().manual_seed(0), images, None, batch_size=4000, sde=sde, sde_config=config,
+                       random_flip=True, label_dropout=0.0, null_class=0)
+    assert float(batch.t.min()) >= config.train_eps
+    assert float(batch.t.max()) <= 1.0
+    median_log_sigma = float(torch.log(sde.sigma(batch.t)).median())
+    if time_sampling == "lognormal":
+        assert abs(median_log_sigma - (-1.2)) < 0.1
+    else:
+        # The median time 0.5 has B(0.5) = 0.05 + 19.9 / 8 and sigma = sqrt(exp(B) - 1), about 3.4
+        assert abs(median_log_sigma - 0.5 * math.log(math.expm1(0.05 + 19.9 / 8))) < 0.1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.stats import rankdata
 from sklearn.isotonic import IsotonicRegression
 from torch import nn
 
@@ -44,8 +45,6 @@ def build_classifier() -> nn.Module:
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     """Return the ROC AUC by the Mann-Whitney rank formula, ties counted one half."""
-    from scipy.stats import rankdata
-
     labels = np.asarray(labels, bool)
     positives, negatives = labels.sum(), (~labels).sum()
     if positives == 0 or negatives == 0:

@@ -7,7 +7,7 @@ units are "pixel value" (ADC-like counts of the 8-bit image).
 Clustering is DBSCAN on the coordinates of lit pixels with eps = 1.5 pixels and
 min_samples = 3 (the point itself included, as in scikit-learn). On the pixel grid an eps
 of 1.5 makes the neighbourhood of a pixel exactly its 8 neighbours, so DBSCAN reduces to
-image operations: a lit pixel is a core point when its 3x3 window holds at least 3 lit
+image operations: a lit pixel is a core point when its 3x3 window contains at least 3 lit
 pixels, core points form clusters through 8-connectivity, and a lit non-core pixel beside
 a core point joins that core point's cluster (the highest cluster id when several touch it;
 scikit-learn picks the first cluster that reaches it). Everything else is noise.
@@ -70,10 +70,10 @@ class Observables:
 def dbscan_pixel_labels(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cluster the lit pixels of every image with grid DBSCAN (eps 1.5, min_samples 3).
 
-    Takes (N, 64, 64) images; returns ``labels`` (N, 64, 64) int32, 0 for unlit and noise
-    pixels, with cluster ids unique across the stack and increasing image by image, and
-    ``first_label`` (N + 1,) int64 so that image i owns ids ``first_label[i] + 1`` to
-    ``first_label[i + 1]``.
+    Takes (N, 64, 64) images and returns two arrays. ``labels`` (N, 64, 64) int32 is 0 for
+    unlit and noise pixels, and cluster ids are unique across the stack and increase image
+    by image. ``first_label`` (N + 1,) int64 gives the id ranges: image i owns ids
+    ``first_label[i] + 1`` to ``first_label[i + 1]``.
     """
     lit = images > 0
 

@@ -61,7 +61,7 @@ def _conv_bn_relu(channels_in: int, channels_out: int, *, stride: int = 1) -> nn
 class SegmentationNetwork(nn.Module):
     """U-ResNet: 64x64 -> 32x32 -> 16x16 encoder, transposed-convolution decoder, additive skips.
 
-    Input (B, 1, 64, 64) contains log1p(pixel) / log(256); ``forward`` returns class logits
+    Input (B, 1, 64, 64) contains log1p(pixel) / log(256). ``forward`` returns class logits
     (B, 6, 64, 64) and, with ``return_features=True``, also the (B, 64) pooled features.
     """
 

@@ -77,7 +77,7 @@ def compute_kd_physics(spec, generated: ImageSet, reference: ImageSet, extras, s
     gen, ref = _standardised(generated.features("physics"), reference.features("physics"))
     values = kernels.batched_mmd2(gen, ref, kernels.polynomial_kernel, batch_size=KD_BATCH_SIZE, n_batches=KD_BATCHES, seed=seed)
     low, high = distributions.percentile_interval(values)
-    batch = min(KD_BATCH_SIZE, len(gen), len(ref))
+    batch = min(kernels.batch_size_for(len(gen), KD_BATCH_SIZE), kernels.batch_size_for(len(ref), KD_BATCH_SIZE))
     estimator = f"median of unbiased MMD^2 (cubic polynomial kernel) over {KD_BATCHES} batches of {batch}; 16-84% of batches"
     return [
         _result(spec, spec.name, np.median(values), low, high, len(ref), len(gen), estimator,
@@ -93,7 +93,9 @@ def compute_mmd_pixels(spec, generated: ImageSet, reference: ImageSet, extras, s
         gen, ref, kernels.gaussian_mixture_kernel, batch_size=PIXEL_MMD_BATCH_SIZE, n_batches=PIXEL_MMD_BATCHES, seed=seed
     )
     low, high = distributions.percentile_interval(values)
-    batch = min(PIXEL_MMD_BATCH_SIZE, len(gen), len(ref))
+    batch = min(
+        kernels.batch_size_for(len(gen), PIXEL_MMD_BATCH_SIZE), kernels.batch_size_for(len(ref), PIXEL_MMD_BATCH_SIZE)
+    )
     estimator = (
         f"median of unbiased MMD^2, mean of Gaussian kernels sigma=2^10..2^15 on 0-255 pixels, over "
         f"{PIXEL_MMD_BATCHES} batches of {batch}; 16-84% of batches"
@@ -103,7 +105,10 @@ def compute_mmd_pixels(spec, generated: ImageSet, reference: ImageSet, extras, s
 
 def _transport(spec, generated: ImageSet, reference: ImageSet, seed, distance, label: str):
     rng = np.random.default_rng(seed)
-    size = min(TRANSPORT_BATCH_SIZE, len(generated), len(reference))
+    size = min(
+        kernels.batch_size_for(len(generated), TRANSPORT_BATCH_SIZE),
+        kernels.batch_size_for(len(reference), TRANSPORT_BATCH_SIZE),
+    )
     values = []
     for _ in range(TRANSPORT_BATCHES):
         pick_gen = rng.choice(len(generated), size, replace=False)
@@ -207,8 +212,8 @@ _SPECS = (
     ("fd_physics", "Frechet distance in standardised physics features, FD_inf", compute_fd_physics, ("physics",), 1000, ("fd_physics",)),
     ("kd_physics", "kernel distance (unbiased MMD^2, cubic kernel) in physics features", compute_kd_physics, ("physics",), 1000, ("kd_physics",)),
     ("mmd_pixels", "Gaussian-mixture MMD^2 on raw pixels", compute_mmd_pixels, ("pixels",), 1000, ("mmd_pixels",)),
-    ("w1_pixels", "exact Wasserstein-1 distance between image sets on raw pixels", compute_w1_pixels, ("pixels",), 1000, ("w1_pixels",)),
-    ("sinkhorn_pixels", "Sinkhorn transport cost between image sets on raw pixels", compute_sinkhorn_pixels, ("pixels",), 1000, ("sinkhorn_pixels",)),
+    ("w1_pixels", "exact Wasserstein-1 distance between image sets on raw pixels", compute_w1_pixels, ("pixels",), 2000, ("w1_pixels",)),
+    ("sinkhorn_pixels", "Sinkhorn transport cost between image sets on raw pixels", compute_sinkhorn_pixels, ("pixels",), 2000, ("sinkhorn_pixels",)),
     ("prdc", "precision, recall, density and coverage in segmentation-network features", compute_prdc, ("segnet",), 5000,
      ("precision", "recall", "density", "coverage")),
     ("c2st_auc", "classifier two-sample test AUC", compute_c2st, ("pixels",), 1000, ("c2st_auc",)),

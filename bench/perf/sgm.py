@@ -30,7 +30,7 @@ from . import PerfSection
 
 logger = logging.getLogger(__name__)
 
-SCALES = {"smoke": {"config": "smoke", "batch": 8, "repeats": 2, "sample_images": 4, "sample_steps": 4},
+SCALES = {"smoke": {"config": "smoke", "batch": 4, "repeats": 1, "sample_images": 2, "sample_steps": 2},
           "full": {"config": "quick", "batch": 32, "repeats": 3, "sample_images": 64, "sample_steps": 20}}
 
 

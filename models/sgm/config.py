@@ -67,7 +67,13 @@ class NetworkConfig:
 
 @dataclasses.dataclass(frozen=True)
 class SDEConfig:
-    """The forward SDE and its time range; ``beta_*`` apply to VP and sub-VP, ``sigma_*`` to VE."""
+    """The forward SDE and its time range; ``beta_*`` apply to VP and sub-VP, ``sigma_*`` to VE.
+
+    ``time_sampling`` "uniform" draws training times t ~ U(train_eps, 1) as score_sde does;
+    "lognormal" draws the noise level ln sigma ~ N(-1.2, 1.2^2) as EDM does (Karras et al.,
+    arXiv:2206.00364) and maps it to t, clipped to [train_eps, 1], which spends fewer steps on
+    noise levels where the image is already destroyed.
+    """
 
     kind: str = "vp"
     beta_min: float = 0.1
@@ -77,8 +83,11 @@ class SDEConfig:
     sampling_eps: float = 1e-3
     train_eps: float = 1e-5
     likelihood_weighting: bool = False
+    time_sampling: str = "uniform"
 
     def __post_init__(self) -> None:
+        require(self.time_sampling in ("uniform", "lognormal"),
+                f"sde.time_sampling is {self.time_sampling!r}; expected 'uniform' or 'lognormal'.")
         require(self.kind in SDE_KINDS, f"sde.kind is {self.kind!r}; expected one of {SDE_KINDS}.")
         require(0 < self.beta_min <= self.beta_max,
                 f"sde.beta_min={self.beta_min}, beta_max={self.beta_max}; expected 0 < beta_min <= beta_max.")

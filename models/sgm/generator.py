@@ -27,7 +27,7 @@ from .losses import denoising_score_matching_loss
 from .network import ScoreUNet
 from .samplers import evaluations_per_image, get_sampler, is_stochastic
 from .score import PerImageNoise, ScoreFunction, per_image_seeds
-from .sde import SDE, _expand, make_sde
+from .sde import SDE, broadcast_per_sample, make_sde
 from .training import draw_batch, images_to_model_space, model_space_to_images, optimizer_step, update_ema, warmup_learning_rate
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def noise_model_for(network: torch.nn.Module, sde: SDE, class_labels: torch.Tens
         if sigma_data is None:
             inputs = x
         else:
-            alpha, sigma = _expand(sde.alpha(t), x), _expand(sde.sigma(t), x)
+            alpha, sigma = broadcast_per_sample(sde.alpha(t), x), broadcast_per_sample(sde.sigma(t), x)
             x_tilde = x / alpha
             scale = torch.sqrt(sigma**2 + sigma_data**2)
             inputs = x_tilde / scale
@@ -185,7 +185,7 @@ class SGMGenerator(Generator):
     def _train_step(self, model, images, class_indices, train_config: TrainConfig, rows: slice) -> float:
         config = self.config
         batch = draw_batch(
-            self._draw_generator, images, class_indices, batch_size=train_config.batch_size, sde_config=config.sde,
+            self._draw_generator, images, class_indices, batch_size=train_config.batch_size, sde=self.sde, sde_config=config.sde,
             random_flip=config.random_flip, label_dropout=config.label_dropout, null_class=config.network.num_classes,
         ).rows(rows)
         labels = None if batch.class_labels is None else batch.class_labels.to(self.device)
@@ -240,7 +240,10 @@ class SGMGenerator(Generator):
         if not has_checkpoint(checkpoint_dir):
             return 0
         state, metadata = load_checkpoint(checkpoint_dir, map_location=self.device)
-        if metadata.get("model_config") != config_to_dict(self.config):
+        # The sampler does not affect training, so a resumed run may change it
+        recorded = {key: value for key, value in (metadata.get("model_config") or {}).items() if key != "sampler"}
+        current = {key: value for key, value in config_to_dict(self.config).items() if key != "sampler"}
+        if recorded != current:
             raise CheckpointError(
                 f"the checkpoint in {checkpoint_dir} was trained with another model config; "
                 "use a fresh checkpoint_dir or the config recorded in its checkpoint.json."

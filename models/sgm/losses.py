@@ -6,7 +6,7 @@ from typing import Callable
 
 import torch
 
-from .sde import SDE, _expand
+from .sde import SDE, broadcast_per_sample
 
 
 def denoising_score_matching_loss(
@@ -30,7 +30,7 @@ def denoising_score_matching_loss(
     ``t`` (B,) and ``z`` (like ``x0``) come from the caller's generator.
     """
     mean, std = sde.marginal(x0, t)
-    x_t = mean + _expand(std, x0) * z
+    x_t = mean + broadcast_per_sample(std, x0) * z
     residual = (noise_model(x_t, t) - z).pow(2).flatten(1).mean(dim=1)
 
     # Likelihood weighting: g(t)^2 ||score + z / std||^2 = (g(t) / std(t))^2 ||z - eps||^2

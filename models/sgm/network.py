@@ -1,6 +1,7 @@
-"""A DDPM++-style U-Net that predicts the noise eps(x_t, t) of a perturbed image.
+"""A DDPM++-style U-Net for perturbed (B, 1, 64, 64) images.
 
-The score is -eps / std(t) (see ``models/sgm/score.py``). Layout after Song et al.'s DDPM++
+Its output is the noise eps(x_t, t), from which the score is -eps / std(t), or with the "edm"
+parameterization the preconditioned output F (see ``noise_model_for`` in ``generator.py``). Layout after Song et al.'s DDPM++
 (arXiv:2011.13456): residual blocks with GroupNorm, SiLU and dropout, a time embedding added
 inside every block, self-attention at chosen resolutions, skips rescaled by 1/sqrt(2), average-pool
 down-sampling and nearest-neighbour up-sampling, and a zero-initialised output convolution.
@@ -94,7 +95,7 @@ class AttentionBlock(nn.Module):
 
 
 class ScoreUNet(nn.Module):
-    """Noise-prediction U-Net for (B, 1, 64, 64) inputs; ``class_labels`` (B,) int64 or None.
+    """U-Net for (B, 1, 64, 64) inputs; ``class_labels`` (B,) int64 or None.
 
     A class index equal to ``num_classes`` is the null class (no conditioning).
     """

@@ -18,14 +18,14 @@ from scipy.integrate import solve_ivp
 from tqdm.auto import tqdm
 
 from .score import PerImageNoise, ScoreFunction
-from .sde import SDE, _expand
+from .sde import SDE, broadcast_per_sample
 
 StepCallback = Callable[[int, torch.Tensor], None]
 
 
 def probability_flow_drift(score_fn: ScoreFunction, sde: SDE, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Return the probability-flow ODE velocity f(t) x - g(t)^2 score(x, t) / 2."""
-    g = _expand(sde.diffusion(t), x)
+    g = broadcast_per_sample(sde.diffusion(t), x)
     return sde.drift(x, t) - 0.5 * g**2 * score_fn(x, t)
 
 
@@ -45,7 +45,7 @@ def probability_flow_rk45(
 ) -> torch.Tensor:
     """Integrate the probability-flow ODE from t = 1 to ``eps`` with adaptive RK45; ``steps`` is unused.
 
-    NOTE: the step-size control sees the whole batch, so results depend on the batch's other
+    NOTE: the step-size control uses the error of the whole batch, so results depend on the batch's other
     images up to the solver tolerance.
     """
     shape, dtype = x.shape, x.dtype

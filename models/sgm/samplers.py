@@ -4,7 +4,7 @@ Every sampler is ``sampler(score_fn, sde, x, *, steps, noise, eps, callback, dis
 ``score_fn`` is a ``ScoreFunction`` (its ``evaluations`` counter records the cost), ``x`` is the
 initial noise drawn from the SDE prior at t = 1 with shape (B, C, H, W), ``steps`` sets the time
 grid, ``noise`` is a ``PerImageNoise`` source for stochastic samplers, ``eps`` is the final time,
-``callback(step, x)`` sees every intermediate state and ``disable`` turns the progress bar off.
+``callback(step, x)`` receives every intermediate state and ``disable`` turns the progress bar off.
 Stochastic samplers live here; deterministic ODE samplers live in ``ode_samplers``.
 """
 
@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from . import ode_samplers
 from .score import PerImageNoise, ScoreFunction
-from .sde import SDE, _expand
+from .sde import SDE, broadcast_per_sample
 
 StepCallback = Callable[[int, torch.Tensor], None]
 
@@ -46,7 +46,7 @@ def _require_noise(noise: PerImageNoise | None, sampler: str) -> PerImageNoise:
 
 def _reverse_sde_step(score_fn: ScoreFunction, sde: SDE, x: torch.Tensor, t: torch.Tensor, dt: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Return the Euler-Maruyama mean x + [f x - g^2 score] dt (dt < 0) and g(t) sqrt(-dt)."""
-    g = _expand(sde.diffusion(t), x)
+    g = broadcast_per_sample(sde.diffusion(t), x)
     x_mean = x + (sde.drift(x, t) - g**2 * score_fn(x, t)) * dt
     return x_mean, g * (-dt) ** 0.5
 
@@ -88,7 +88,7 @@ def _langevin_correct(score_fn: ScoreFunction, x: torch.Tensor, t: torch.Tensor,
     score_norm = score.flatten(1).norm(dim=1)
     z_norm = z.flatten(1).norm(dim=1)
     step = 2.0 * (snr * z_norm / score_norm.clamp_min(1e-12)) ** 2
-    step = _expand(step, x)
+    step = broadcast_per_sample(step, x)
     return x + step * score + torch.sqrt(2.0 * step) * z
 
 

@@ -1,8 +1,8 @@
 """The score function that samplers call, and per-image random noise.
 
 ``ScoreFunction`` wraps a noise-prediction network eps(x_t, t) and an SDE. It offers the score
--eps / std(t) for SDE samplers and the EDM denoiser D(x; sigma) for ODE samplers, and counts
-network evaluations so that every sampler reports its cost in the same unit.
+-eps / std(t) for SDE samplers and the EDM denoiser D(x; sigma) for ODE samplers. It also counts
+network evaluations, so every sampler reports its cost in the same unit.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .sde import SDE, _expand
+from .sde import SDE, broadcast_per_sample
 
 # A noise-prediction network: (x_t (B, C, H, W), t (B,)) -> eps (B, C, H, W).
 NoiseModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -33,14 +33,14 @@ class ScoreFunction:
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """Return the score grad log p_t(x) = -eps / std(t)."""
-        return -self.noise(x, t) / _expand(self.sde.std(t), x)
+        return -self.noise(x, t) / broadcast_per_sample(self.sde.std(t), x)
 
     # EDM denoiser: with x = alpha x~ and x~ = x_0 + sigma n, D(x~; sigma) = x~ - sigma eps(alpha x~, t(sigma))
     def denoise(self, x_tilde: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         """Return the data prediction D(x~; sigma) in the EDM variable x~ = x / alpha(t)."""
         t = self.sde.t_from_sigma(sigma)
-        alpha = _expand(self.sde.alpha(t), x_tilde)
-        return x_tilde - _expand(sigma, x_tilde) * self.noise(alpha * x_tilde, t)
+        alpha = broadcast_per_sample(self.sde.alpha(t), x_tilde)
+        return x_tilde - broadcast_per_sample(sigma, x_tilde) * self.noise(alpha * x_tilde, t)
 
 
 class PerImageNoise:

@@ -15,7 +15,7 @@ import math
 import torch
 
 
-def _expand(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+def broadcast_per_sample(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """Reshape per-sample values (B,) so that they broadcast against ``like`` (B, ...)."""
     return values.reshape(-1, *([1] * (like.dim() - 1)))
 
@@ -56,11 +56,11 @@ class SDE(abc.ABC):
         return self.std(t) / self.alpha(t)
 
     def drift(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return _expand(self.drift_coefficient(t), x) * x
+        return broadcast_per_sample(self.drift_coefficient(t), x) * x
 
     def marginal(self, x0: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the mean alpha(t) x_0 and the per-sample std(t) of p_0t(x_t | x_0)."""
-        return _expand(self.alpha(t), x0) * x0, self.std(t)
+        return broadcast_per_sample(self.alpha(t), x0) * x0, self.std(t)
 
     def prior_sample(self, shape: tuple[int, ...], generator: torch.Generator | None = None) -> torch.Tensor:
         return self.prior_std * torch.randn(shape, generator=generator)

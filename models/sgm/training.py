@@ -14,6 +14,11 @@ import torch
 from torch import nn
 
 from .config import SDEConfig
+from .sde import SDE
+
+# EDM's training distribution of the noise level: ln sigma ~ N(-1.2, 1.2^2)
+LOGNORMAL_MEAN = -1.2
+LOGNORMAL_STD = 1.2
 
 
 @dataclasses.dataclass
@@ -46,6 +51,7 @@ def draw_batch(
     class_indices: torch.Tensor | None,
     *,
     batch_size: int,
+    sde: SDE,
     sde_config: SDEConfig,
     random_flip: bool,
     label_dropout: float,
@@ -55,8 +61,12 @@ def draw_batch(
     indices = torch.randint(0, images.shape[0], (batch_size,), generator=generator)
     flips = torch.rand(batch_size, generator=generator) < 0.5
     t = torch.rand(batch_size, generator=generator) * (1.0 - sde_config.train_eps) + sde_config.train_eps
+    log_sigma = torch.randn(batch_size, generator=generator) * LOGNORMAL_STD + LOGNORMAL_MEAN
     z = torch.randn((batch_size, 1, images.shape[1], images.shape[2]), generator=generator)
     dropped = torch.rand(batch_size, generator=generator) < label_dropout
+
+    if sde_config.time_sampling == "lognormal":
+        t = sde.t_from_sigma(torch.exp(log_sigma)).clamp(sde_config.train_eps, 1.0)
 
     x0 = images_to_model_space(images[indices])
     if random_flip:
