@@ -28,7 +28,7 @@ from .record import Submission, score_and_record, score_images
 
 logger = logging.getLogger("lartpcbench")
 
-USER_ERRORS = (ResultValidationError, SampleFileError, ConfigError, ImageFormatError, SplitFileError, CheckpointError, UnknownGeneratorError, FileNotFoundError, ValueError)
+USER_ERRORS = (runner.RunDirectoryError, ResultValidationError, SampleFileError, ConfigError, ImageFormatError, SplitFileError, CheckpointError, UnknownGeneratorError, FileNotFoundError, ValueError)
 
 
 def command_run(args: argparse.Namespace) -> int:

@@ -64,7 +64,7 @@ def score_images(
         metrics=metric_names(evaluation),
         seed=evaluation.seed,
         cache_dir=cache_dir,
-        reference_key=reference_key,
+        reference_key=reference_key if cache_dir is not None else None,
         progress=progress,
     )
 
