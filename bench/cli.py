@@ -77,8 +77,8 @@ def command_submit(args: argparse.Namespace) -> int:
     images = load_sample_file(args.samples, key=args.key, min_images=args.min_images)
     data = load_run_data(DatasetOptions(name=args.dataset, split_file=str(args.split_file or "")), progress=not args.no_progress)
     evaluation = EvaluationOptions(num_samples=len(images), reference_images=args.reference_images, metrics=args.metrics, seed=args.seed)
-    submission = Submission(name=args.name, kind="samples", family=args.family,
-                            sampling={"num_samples": int(len(images)), "wall_time_s": None, "images_per_second": None, "function_evaluations_per_image": None})
+    # A sample file carries no sampling cost, so the record's sampling block stays null.
+    submission = Submission(name=args.name, kind="samples", family=args.family)
     path = score_and_record(submission, images, data, evaluation, results_root=args.results_root, progress=not args.no_progress)
     print(f"wrote {path}")
     return 0
