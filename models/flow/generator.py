@@ -12,12 +12,12 @@ from pathlib import Path
 import normflows as nf
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from lartpcbench.datasets.images import IMAGE_SIZE, validate_images
 from lartpcbench.models.base import FitReport, Generator, TrainConfig
 from lartpcbench.models.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 from lartpcbench.models.config import config_from_dict, config_to_dict
+from lartpcbench.models.loop import run_training_steps
 from lartpcbench.models.seeding import check_labels, check_seed, image_generators
 from lartpcbench.models.registry import register_generator
 
@@ -113,23 +113,14 @@ class FlowGenerator(Generator):
             self._class_probs = (counts / counts.sum()).float()
 
         start_step, start_time = self._step, time.monotonic()
-        losses: dict[str, float] = {}
-        stopped_early = False
-        bar = tqdm(total=train_config.steps, initial=start_step, desc="flow", disable=not progress)
-        while self._step < train_config.steps:
-            losses = self._train_step(images, label_tensor, train_config.batch_size)
-            bar.update(1)
-            bar.set_postfix({key: f"{value:.3f}" for key, value in losses.items()})
-            if self._step % train_config.log_every == 0:
-                logger.info("flow step %d/%d %s", self._step, train_config.steps, losses)
-            if checkpoint_dir is not None and train_config.checkpoint_every and self._step % train_config.checkpoint_every == 0:
-                self.save(checkpoint_dir)
-            if train_config.time_limit_s and time.monotonic() - start_time > train_config.time_limit_s:
-                stopped_early = self._step < train_config.steps
-                if stopped_early:
-                    logger.warning("flow training stopped at step %d: time_limit_s=%s spent", self._step, train_config.time_limit_s)
-                break
-        bar.close()
+        losses, stopped_early = run_training_steps(
+            "flow",
+            lambda: self._train_step(images, label_tensor, train_config.batch_size),
+            lambda: self._step,
+            train_config,
+            save_checkpoint=None if checkpoint_dir is None else lambda: self.save(checkpoint_dir),
+            progress=progress,
+        )
         if val_images is not None:
             val_bpd = self.log_likelihood(val_images, seed=train_config.seed, batch_size=train_config.batch_size)
             losses["val_bits_per_dim"] = float(np.mean(val_bpd))

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
 from lartpcbench.datasets.images import validate_images
 from lartpcbench.models.base import FitReport, Generator, TrainConfig
@@ -20,6 +19,7 @@ from lartpcbench.models.registry import register_generator
 
 from .config import GANConfig
 from .networks import ImageDiscriminator, ImageGenerator
+from ..loop import run_training_steps
 from ..seeding import check_labels, check_seed, image_generators
 
 logger = logging.getLogger(__name__)
@@ -128,23 +128,14 @@ class GANGenerator(Generator):
             self._class_probs = (counts / counts.sum()).float()
 
         start_step, start_time = self._step, time.monotonic()
-        losses: dict[str, float] = {}
-        stopped_early = False
-        bar = tqdm(total=train_config.steps, initial=start_step, desc="gan", disable=not progress)
-        while self._step < train_config.steps:
-            losses = self._train_step(images, label_tensor, train_config.batch_size)
-            bar.update(1)
-            bar.set_postfix({key: f"{value:.3f}" for key, value in losses.items()})
-            if self._step % train_config.log_every == 0:
-                logger.info("gan step %d/%d %s", self._step, train_config.steps, losses)
-            if checkpoint_dir is not None and train_config.checkpoint_every and self._step % train_config.checkpoint_every == 0:
-                self.save(checkpoint_dir)
-            if train_config.time_limit_s and time.monotonic() - start_time > train_config.time_limit_s:
-                stopped_early = self._step < train_config.steps
-                if stopped_early:
-                    logger.warning("gan training stopped at step %d: time_limit_s=%s spent", self._step, train_config.time_limit_s)
-                break
-        bar.close()
+        losses, stopped_early = run_training_steps(
+            "gan",
+            lambda: self._train_step(images, label_tensor, train_config.batch_size),
+            lambda: self._step,
+            train_config,
+            save_checkpoint=None if checkpoint_dir is None else lambda: self.save(checkpoint_dir),
+            progress=progress,
+        )
         if checkpoint_dir is not None:
             self.save(checkpoint_dir)
         return FitReport(
