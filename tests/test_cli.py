@@ -148,12 +148,14 @@ def test_sample_evaluate_submit_leaderboard(smoke_run, tmp_path, capsys):
     assert main(["sample", "--model", "gan", "--checkpoint", str(run_dir / "models" / "gan" / "final"),
                  "--num-samples", "120", "--seed", "3", "--out", str(samples)]) == 0
     images = np.load(samples)
-    assert images.shape == (120, 64, 64) and images.dtype == np.uint8
+    assert images.shape == (120, 64, 64)
+    assert images.dtype == np.uint8
 
     assert main(["--no-progress", "evaluate", str(samples), "--dataset", "sim64-smoke-v1", "--metrics", "fd_physics",
                  "--json", str(tmp_path / "scores.json")]) == 0
     scores = json.loads((tmp_path / "scores.json").read_text())
-    assert scores[0]["name"] == "fd_physics" and scores[0]["n_generated"] == 120
+    assert scores[0]["name"] == "fd_physics"
+    assert scores[0]["n_generated"] == 120
 
     results_root = tmp_path / "store"
     assert main(["--no-progress", "submit", str(samples), "--name", "my-gan", "--dataset", "sim64-smoke-v1",

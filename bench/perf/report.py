@@ -22,6 +22,7 @@ SECTION_MODULES = {
     "simulation": "lartpcbench.bench.perf.simulation",
     "sgm": "lartpcbench.bench.perf.sgm",
     "metrics": "lartpcbench.bench.perf.metrics",
+    "pipeline": "lartpcbench.bench.perf.pipeline",
 }
 
 
