@@ -97,13 +97,26 @@ def test_data_build_and_info(smoke_run, data_dir, capsys):
     assert "sim64-v1" in capsys.readouterr().out
 
 
-def test_data_crop_microboone(tmp_path, capsys):
+def test_data_crop_microboone_and_smoke_run(tmp_path):
     planes = shared_data_file("microboone_ext_planes.npz")
     out = tmp_path / "microboone64.h5"
-    assert main(["--no-progress", "data", "crop", str(planes), "--out", str(out)]) == 0
+    assert main(["--no-progress", "data", "crop", str(planes), "--out", str(out), "--name", "microboone64"]) == 0
     sizes = read_split_attrs(out)["sizes"]
     assert sum(sizes.values()) >= 1500
     assert (read_split(out, "test").labels == -1).all()
+
+    run_dir = tmp_path / "run"
+    assert main(["--no-progress", "run", "--preset", "smoke", "--split-file", str(out), "--run-dir", str(run_dir)]) == 0
+    board = (run_dir / "leaderboard" / "LEADERBOARD.md").read_text()
+    assert "microboone64" in board
+    assert len(list((run_dir / "results" / "microboone64").glob("*.json"))) == 4
+
+
+def test_data_build_verifies_manifest(smoke_run, tmp_path, data_dir):
+    out = tmp_path / "smoke.h5"
+    assert main(["--no-progress", "data", "build", "sim64-smoke-v1", "--out", str(out), "--workers", "2"]) == 0
+    for split in ("train", "val", "test"):
+        np.testing.assert_array_equal(read_split(out, split).images, read_split(data_dir / "sim64-smoke-v1.h5", split).images)
 
 
 def test_data_import_cli(tmp_path):
