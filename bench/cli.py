@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lartpcbench.datasets.catalog import ManifestMismatchError, UnknownDatasetError
 from lartpcbench.datasets.fileio import atomic_path, write_text_atomic
 from lartpcbench.datasets.images import ImageFormatError, postprocess
 from lartpcbench.datasets.splits import SplitFileError
@@ -28,7 +29,7 @@ from .record import Submission, score_and_record, score_images
 
 logger = logging.getLogger("lartpcbench")
 
-USER_ERRORS = (runner.RunDirectoryError, ResultValidationError, SampleFileError, ConfigError, ImageFormatError, SplitFileError, CheckpointError, UnknownGeneratorError, FileNotFoundError, ValueError)
+USER_ERRORS = (UnknownDatasetError, ManifestMismatchError, runner.RunDirectoryError, ResultValidationError, SampleFileError, ConfigError, ImageFormatError, SplitFileError, CheckpointError, UnknownGeneratorError, FileNotFoundError, ValueError)
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -85,7 +86,15 @@ def command_submit(args: argparse.Namespace) -> int:
 
 
 def command_leaderboard(args: argparse.Namespace) -> int:
-    written = render_leaderboard(args.results_root, args.dataset, args.out, primary_metric=args.primary_metric)
+    dataset = args.dataset
+    if dataset is None:
+        present = sorted(path.name for path in Path(args.results_root).glob("*") if path.is_dir())
+        if len(present) != 1:
+            raise ValueError(
+                f"{args.results_root} contains results for {present or 'no'} datasets; pick one with --dataset."
+            )
+        dataset = present[0]
+    written = render_leaderboard(args.results_root, dataset, args.out, primary_metric=args.primary_metric)
     for kind, path in written.items():
         print(f"{kind}: {path}")
     return 0
@@ -138,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text)
         sub.add_argument("samples", type=Path, help="npy, npz or HDF5 file of (N, 64, 64) images on 0-255")
         sub.add_argument("--key", help="array name inside an npz or HDF5 file")
-        sub.add_argument("--dataset", default="sim64-v1", help="catalog dataset to score against")
+        sub.add_argument("--dataset", default="sim64-v1", help="catalog dataset to score against, built on first use (default: %(default)s)")
         sub.add_argument("--split-file", type=Path, help="split file to score against instead")
         sub.add_argument("--metrics", default="default", help="fast, default, or comma-separated metric names")
         sub.add_argument("--reference-images", type=int, default=2000, help="test images to compare with")
@@ -149,13 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             sub.add_argument("--name", required=True, help="row label on the leaderboard")
             sub.add_argument("--family", default="samples", help="model family shown on the leaderboard")
-            sub.add_argument("--results-root", type=Path, default=Path("leaderboard/results"))
+            sub.add_argument("--results-root", type=Path, default=Path("leaderboard/results"), help="results store (default: %(default)s)")
             sub.add_argument("--min-images", type=int, default=100, help="reject files with fewer images")
 
     board = commands.add_parser("leaderboard", help="render LEADERBOARD.md and index.html from result files")
-    board.add_argument("--results-root", type=Path, default=Path("leaderboard/results"))
-    board.add_argument("--dataset", default="sim64-v1")
-    board.add_argument("--out", type=Path, default=Path("leaderboard/site"))
+    board.add_argument("--results-root", type=Path, default=Path("leaderboard/results"), help="results store (default: %(default)s)")
+    board.add_argument("--dataset", help="dataset whose results to render (default: the only one under --results-root)")
+    board.add_argument("--out", type=Path, default=Path("leaderboard/site"), help="output folder (default: %(default)s)")
     board.add_argument("--primary-metric", default="fd_physics", help="metric that orders the rows")
     board.set_defaults(handler=command_leaderboard)
 

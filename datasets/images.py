@@ -51,7 +51,8 @@ def validate_images(images: object, *, name: str = "images", allow_float: bool =
             )
         if not np.all(array == np.round(array)):
             raise ImageFormatError(
-                f"{name} has non-integer values; expected whole numbers 0-255. Round them to integers first."
+                f"{name} has non-integer values; expected whole numbers 0-255. Round them to integers first, "
+                "after multiplying by 255 if they are on a 0-1 scale."
             )
     return np.ascontiguousarray(array.astype(np.uint8))
 

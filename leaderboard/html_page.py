@@ -117,7 +117,8 @@ def render_page(
         f"<p>Scored against the <code>{_text(dataset['eval_split'])}</code> split; sorted by "
         f"<code>{_text(primary.name)}</code> ({direction}). Click a column header to sort by it. "
         "Metric cells read value ± half-width with the interval below; the highlighted reference row "
-        "scores real held-out images like a model and is the floor that no model can beat by more than noise.</p>",
+        "scores real held-out images like a model: a faithful model matches it within noise, and one far better on a "
+        "single metric exploits that metric (raw-pixel distances favour near-blank images). nn_train_ratio is best near 1.</p>",
         _table(results, columns),
         "<h2>Samples</h2>",
         _grids(results, grid_paths),

@@ -225,7 +225,10 @@ def markdown_document(results: Sequence[StoredResult], columns: Sequence[MetricC
         "",
         "Each metric cell reads `value ± half-width [interval low, interval high]`; ↓ marks metrics where "
         "lower is better and ↑ those where higher is better. The row marked "
-        f"\"{FLOOR_LABEL}\" scores real held-out images like a model: no model can beat it by more than noise.",
+        f"\"{FLOOR_LABEL}\" scores real held-out images like a model: a faithful model matches it within noise. "
+        "A model far better than the floor on one metric exploits that metric (raw-pixel distances such as "
+        "w1_pixels favour near-blank images, for example), so read the rows across all metrics. "
+        "nn_train_ratio is best near 1: below 1, samples sit closer to training images than real held-out images do.",
         "",
     ]
     for title, group in groups:
