@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import os
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -102,10 +102,22 @@ def simulate_images(
         # stdin scripts. The workers run numpy code only, so they need no threads of the parent.
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
-            for chunk, part in zip(chunks, pool.map(_simulate_chunk, chunks)):
+        # Workers ignore SIGINT, so Ctrl-C reaches the parent alone, which then terminates them.
+        pool = context.Pool(processes=min(workers, len(chunks)), initializer=_ignore_interrupt)
+        try:
+            for chunk, part in zip(chunks, pool.imap(_simulate_chunk, chunks)):
                 parts.append(part)
                 bar.update(chunk[3] - chunk[2])
+            pool.close()
+        except BaseException:
+            pool.terminate()
+            raise
+        finally:
+            pool.join()
     bar.close()
     images, semantic, labels, rows = (np.concatenate(arrays) for arrays in zip(*parts))
     return SplitData(images=images, labels=labels, semantic=semantic, truth=rows)
+
+
+def _ignore_interrupt() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
