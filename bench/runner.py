@@ -76,7 +76,13 @@ def train_model(options: ModelOptions, data: RunData, model_dir: Path, *, device
     final_dir, report_file = model_dir / "final", model_dir / "fit.json"
     if has_checkpoint(final_dir) and report_file.is_file():
         logger.info("%s: loading the trained model from %s", options.label, final_dir)
-        return generator_class.load(final_dir, device=device), json.loads(report_file.read_text())
+        generator = generator_class.load(final_dir, device=device)
+        if generator.config != options.model_config:
+            raise RunDirectoryError(
+                f"the model in {final_dir} was saved with another config than this run's {options.label!r} options; "
+                "delete that model folder to retrain it, or run in a new --run-dir."
+            )
+        return generator, json.loads(report_file.read_text())
 
     generator = generator_class(options.model_config, device=device)
     logger.info("%s: training (%d parameters, %d steps)", options.label, generator.num_parameters(), options.train_config.steps)
