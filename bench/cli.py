@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_segnet_parser(commands)
 
     perf = commands.add_parser("perf", help="run the performance benchmark and write its report")
-    perf.add_argument("--scale", choices=["smoke", "full"], default="full", help="smoke takes seconds; full gives the quoted numbers")
+    perf.add_argument("--scale", choices=["smoke", "full"], default="full", help="smoke takes about a minute; full gives the quoted numbers")
     perf.add_argument("--sections", help="comma-separated section names (default: all)")
     perf.add_argument("--out", type=Path, default=Path("docs/PERF.md"))
     perf.set_defaults(handler=command_perf)
