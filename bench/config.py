@@ -23,7 +23,7 @@ METRIC_SETS = ("fast", "default")
 
 @dataclasses.dataclass(frozen=True)
 class DatasetOptions:
-    """Which data to use: a catalog name, or a split file that overrides it."""
+    """Data source: a catalog name, or a split file that overrides it."""
 
     name: str = "sim64-v1"
     split_file: str = ""
@@ -36,7 +36,7 @@ class DatasetOptions:
 
 @dataclasses.dataclass(frozen=True)
 class EvaluationOptions:
-    """How samples are drawn and scored.
+    """Sampling and scoring options.
 
     ``num_samples`` images are generated per model and scored against at most
     ``reference_images`` test images; ``metrics`` is a metric-set name ("fast", "default") or

@@ -12,7 +12,7 @@ ARRAY_SUFFIXES = (".npy", ".npz", ".h5", ".hdf5")
 
 
 class ArrayFileError(ValueError):
-    """An array file that cannot be read or holds no unambiguous array."""
+    """An array file that cannot be read or contains no single unambiguous array."""
 
 
 def read_array(path: str | os.PathLike, *, key: str | None = None) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Split files: one HDF5 file with groups ``train``, ``val`` and ``test``.
 
-Each group holds ``images`` (N, 64, 64) uint8, ``labels`` (N,) int8 (0 track, 1 shower,
+Each group contains ``images`` (N, 64, 64) uint8, ``labels`` (N,) int8 (0 track, 1 shower,
 -1 unknown) and, where known, ``semantic`` (N, 64, 64) uint8 per-pixel classes and
 ``truth``, a compound table with one row per image. File attributes record the dataset name
 and version, its source, the generator's parameters and seed, and the SHA-256 of every

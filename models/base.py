@@ -46,7 +46,7 @@ class TrainConfig:
 
 @dataclasses.dataclass
 class FitReport:
-    """What ``fit`` did: steps run, images seen, wall time in seconds, final loss values."""
+    """Training summary: steps run, images seen, wall time in seconds and final loss values."""
 
     steps: int
     images_seen: int
@@ -95,7 +95,7 @@ class Generator(abc.ABC):
     ) -> FitReport:
         """Train on (N, 64, 64) uint8 images within ``train_config``'s budget.
 
-        When ``checkpoint_dir`` holds a checkpoint from an earlier call, training resumes from
+        When ``checkpoint_dir`` contains a checkpoint from an earlier call, training resumes from
         it (logging the step); checkpoints are written there every
         ``train_config.checkpoint_every`` steps and at the end.
         ``labels`` (N,) int8 (0 track, 1 shower) is used only by class-conditional configs.

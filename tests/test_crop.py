@@ -49,7 +49,8 @@ def test_crop_lit_threshold_zeroes_pixels_below_it():
     plane[20:40, 20:40] = 2.0
     crops = crop_plane(plane, CropConfig(lit_threshold=5.0))
     assert len(crops.images) == 1
-    assert crops.images[0].min() == 0 and set(np.unique(crops.images[0])) == {0.0, 50.0}
+    assert crops.images[0].min() == 0
+    assert set(np.unique(crops.images[0])) == {0.0, 50.0}
 
 
 def test_crop_planes_assigns_planes_to_splits():
