@@ -11,18 +11,19 @@ from pathlib import Path
 import numpy as np
 
 from lartpcbench.datasets.catalog import ManifestMismatchError, UnknownDatasetError
-from lartpcbench.datasets.fileio import atomic_path, write_text_atomic
+from lartpcbench.datasets.fileio import save_array_atomic, write_text_atomic
 from lartpcbench.datasets.images import ImageFormatError, postprocess
 from lartpcbench.datasets.splits import SplitFileError
 from lartpcbench.leaderboard import ResultValidationError, SampleFileError, load_sample_file, render_leaderboard
 from lartpcbench.models import UnknownGeneratorError, available_generators, get_generator_class
 from lartpcbench.models.checkpoint import CheckpointError
-from lartpcbench.models.config import ConfigError
+from lartpcbench.models.config import ConfigError, with_sampling_overrides
 
 from . import ablate, runner
 from .cli_data import add_data_parser
 from .cli_segnet import add_segnet_parser
 from .config import DatasetOptions, EvaluationOptions
+from .overrides import parse_nested_assignments
 from .data import load_run_data
 from .cli_common import add_run_options, default_run_dir, resolve_config
 from .record import Submission, score_and_record, score_images
@@ -53,10 +54,12 @@ def command_train(args: argparse.Namespace) -> int:
 
 def command_sample(args: argparse.Namespace) -> int:
     generator = get_generator_class(args.model).load(args.checkpoint, device=args.device)
+    if args.set:
+        generator.config = with_sampling_overrides(generator.config, parse_nested_assignments(args.set), generator.sampling_keys)
+        logger.info("sampling %s with %s", args.model, ", ".join(args.set))
     raw = generator.sample(args.num_samples, seed=args.seed, batch_size=args.batch_size)
     images = postprocess(raw, noise_threshold=args.noise_threshold)
-    with atomic_path(args.out) as temporary, open(temporary, "wb") as handle:
-        np.save(handle, images)
+    save_array_atomic(args.out, images)
     print(f"wrote {len(images)} images to {args.out}")
     return 0
 
@@ -140,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--noise-threshold", type=int, default=4, help="zero pixels at or below this value (0-255 scale)")
     sample.add_argument("--out", type=Path, required=True, help="output .npy file, (N, 64, 64) uint8")
     sample.add_argument("--device", default="cpu")
+    sample.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change a sampling setting of the saved model, repeatable, e.g. sampler.name=dpm_solver_2m_sde "
+                             "sampler.steps=25 (sgm) or temperature=0.8 (flow)")
     sample.set_defaults(handler=command_sample)
 
     for name, handler, text in (("evaluate", command_evaluate, "score a sample file and print the metrics"),

@@ -22,9 +22,8 @@ def parse_overrides(assignments: list[str]) -> dict[str, Any]:
     Top-level sections are ``dataset``, ``evaluation`` and ``models``; ``models.NAME.model.KEY``
     and ``models.NAME.train.KEY`` override one generator's config fields.
     """
-    overrides: dict[str, Any] = {}
     for assignment in assignments:
-        key, separator, text = assignment.partition("=")
+        key, separator, _ = assignment.partition("=")
         parts = key.strip().split(".")
         if not separator or len(parts) < 2 or not all(parts):
             raise ConfigError(
@@ -33,10 +32,21 @@ def parse_overrides(assignments: list[str]) -> dict[str, Any]:
             )
         if parts[0] not in ("dataset", "evaluation", "models"):
             raise ConfigError(f"override {assignment!r} names section {parts[0]!r}; expected dataset, evaluation or models.")
-        table = overrides
+    return parse_nested_assignments(assignments)
+
+
+def parse_nested_assignments(assignments: list[str]) -> dict[str, Any]:
+    """Turn ``["sampler.steps=25", "temperature=0.8"]`` into ``{"sampler": {"steps": 25}, "temperature": 0.8}``."""
+    nested: dict[str, Any] = {}
+    for assignment in assignments:
+        key, separator, text = assignment.partition("=")
+        parts = key.strip().split(".")
+        if not separator or not all(parts):
+            raise ConfigError(f"setting {assignment!r} is invalid; expected KEY=VALUE, e.g. sampler.steps=25.")
+        table = nested
         for part in parts[:-1]:
             table = table.setdefault(part, {})
             if not isinstance(table, dict):
-                raise ConfigError(f"override {assignment!r} conflicts with an earlier override of {part!r}.")
+                raise ConfigError(f"setting {assignment!r} conflicts with an earlier setting of {part!r}.")
         table[parts[-1]] = parse_value(text.strip())
-    return overrides
+    return nested

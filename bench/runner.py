@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from lartpcbench.datasets.fileio import atomic_path, write_text_atomic
+from lartpcbench.datasets.fileio import save_array_atomic, write_text_atomic
 from lartpcbench.datasets.images import postprocess
 from lartpcbench.leaderboard.render import render_leaderboard
 from lartpcbench.models import FitReport, Generator, get_generator_class
@@ -133,8 +133,7 @@ def sample_model(
         "function_evaluations_per_image": float(generator.function_evaluations_per_image()),
     }
     if init_distributed().is_main:
-        with atomic_path(samples_file) as temporary, open(temporary, "wb") as handle:
-            np.save(handle, images)
+        save_array_atomic(samples_file, images)
         write_text_atomic(timing_file, json.dumps(sampling, indent=2))
     return images, sampling
 

@@ -44,6 +44,14 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
         temporary.write_bytes(data)
 
 
+def save_array_atomic(path: str | os.PathLike, array) -> None:
+    """Save ``array`` in NumPy's .npy format to ``path`` through a temporary file."""
+    import numpy as np
+
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        np.save(handle, array)
+
+
 def _current_umask() -> int:
     """Return the process umask (os.umask can only be read by setting it, so it is set back at once)."""
     mask = os.umask(0o022)

@@ -71,6 +71,8 @@ class Generator(abc.ABC):
     family: ClassVar[str] = ""
     config_class: ClassVar[type] = object
     supports_likelihood: ClassVar[bool] = False
+    # Top-level config fields that only change sampling, so a trained model can be resampled with others
+    sampling_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any = None, *, device: str = "cpu") -> None:
         if config is None:

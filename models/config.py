@@ -52,6 +52,35 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     return {key: convert(value) for key, value in dataclasses.asdict(config).items()}
 
 
+def with_sampling_overrides(config: ConfigT, overrides: dict[str, Any], sampling_keys: tuple[str, ...]) -> ConfigT:
+    """Return ``config`` with nested ``overrides`` applied, allowing only the top-level ``sampling_keys``.
+
+    ``overrides`` maps a key to a value or, for a sub-config, to a table of its keys, e.g.
+    ``{"sampler": {"name": "ddim", "steps": 50}}``. Keys outside ``sampling_keys`` would change a
+    trained model's network or training and raise ``ConfigError``.
+    """
+    name = type(config).__name__
+    for key in overrides:
+        if key not in sampling_keys:
+            settable = ", ".join(sampling_keys) if sampling_keys else "none"
+            raise ConfigError(f"{key!r} is not a sampling setting of {name}; a trained model can change only: {settable}.")
+    values = config_to_dict(config)
+
+    def merge(target: dict[str, Any], changes: dict[str, Any], where: str) -> None:
+        for key, value in changes.items():
+            if isinstance(value, dict):
+                if not isinstance(target.get(key), dict):
+                    raise ConfigError(f"{where}{key} is not a table of {name}; set it as {where}{key}=VALUE.")
+                merge(target[key], value, f"{where}{key}.")
+            else:
+                if isinstance(target.get(key), dict):
+                    raise ConfigError(f"{where}{key} is a table of {name}; set one of its keys, e.g. {where}{key}.KEY=VALUE.")
+                target[key] = value
+
+    merge(values, overrides, "")
+    return config_from_dict(type(config), values, where="sampling overrides")
+
+
 def load_toml(path: str | Path) -> dict[str, Any]:
     """Read a TOML file, raising a clear error when it is missing or malformed."""
     file_path = Path(path)

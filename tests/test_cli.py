@@ -182,6 +182,30 @@ def test_sample_evaluate_submit_leaderboard(smoke_run, tmp_path, capsys):
     assert "5" in capsys.readouterr().err
 
 
+def test_sample_with_sampling_settings(smoke_run, tmp_path, capsys):
+    run_dir, _ = smoke_run
+    sgm = str(run_dir / "models" / "sgm" / "final")
+    out = tmp_path / "sde.npy"
+    assert main(["sample", "--model", "sgm", "--checkpoint", sgm, "--num-samples", "6", "--out", str(out),
+                 "--set", "sampler.name=dpm_solver_2m_sde", "--set", "sampler.steps=3"]) == 0
+    default = tmp_path / "default.npy"
+    assert main(["sample", "--model", "sgm", "--checkpoint", sgm, "--num-samples", "6", "--out", str(default)]) == 0
+    assert np.load(out).shape == (6, 64, 64)
+    assert not np.array_equal(np.load(out), np.load(default))
+    capsys.readouterr()
+
+    assert main(["sample", "--model", "sgm", "--checkpoint", sgm, "--out", str(tmp_path / "x.npy"),
+                 "--set", "network.base_channels=8"]) == 2
+    assert "'network' is not a sampling setting of SGMConfig; a trained model can change only: sampler" in capsys.readouterr().err
+    assert main(["sample", "--model", "sgm", "--checkpoint", sgm, "--out", str(tmp_path / "x.npy"),
+                 "--set", "sampler.name=euler"]) == 2
+    assert "sampler.name is 'euler'" in capsys.readouterr().err
+    assert main(["sample", "--model", "gan", "--checkpoint", str(run_dir / "models" / "gan" / "final"),
+                 "--out", str(tmp_path / "x.npy"), "--set", "latent_dim=3"]) == 2
+    assert "can change only: none" in capsys.readouterr().err
+    assert not (tmp_path / "x.npy").exists()
+
+
 def test_sample_truncated_checkpoint(smoke_run, tmp_path, capsys):
     run_dir, _ = smoke_run
     checkpoint = tmp_path / "final"

@@ -64,3 +64,19 @@ def test_ablation_builds_one_row_per_value():
         parse_variation("models.gan.train.steps=5")
     with pytest.raises(ConfigError, match="invalid"):
         parse_variation("evaluation.num_samples=5,6")
+
+
+def test_with_sampling_overrides():
+    from lartpcbench.models.config import with_sampling_overrides
+    from lartpcbench.models.sgm.config import SGMConfig
+
+    config = SGMConfig()
+    changed = with_sampling_overrides(config, {"sampler": {"name": "ddim", "steps": 50}}, ("sampler",))
+    assert (changed.sampler.name, changed.sampler.steps) == ("ddim", 50)
+    assert changed.network == config.network and changed.sampler.rho == config.sampler.rho
+    with pytest.raises(ConfigError, match="'sde' is not a sampling setting"):
+        with_sampling_overrides(config, {"sde": {"kind": "ve"}}, ("sampler",))
+    with pytest.raises(ConfigError, match="unknown keys"):
+        with_sampling_overrides(config, {"sampler": {"stpes": 5}}, ("sampler",))
+    with pytest.raises(ConfigError, match="sampler is a table"):
+        with_sampling_overrides(config, {"sampler": "ddim"}, ("sampler",))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
 from lartpcbench.bench.sampler_table import (
-    SamplerRow, fast_sampler_check, render_markdown, sampler_table, sampler_table_parallel, write_sampler_doc,
+    SamplerRow, fast_sampler_check, parse_grid, render_markdown, sampler_table, sampler_table_parallel, verdict,
+    write_sampler_doc,
 )
+from lartpcbench.datasets.images import postprocess
 from lartpcbench.models.base import TrainConfig
 from lartpcbench.models.sgm.config import sgm_config_from_dict
 from lartpcbench.models.sgm.generator import SGMGenerator
@@ -33,13 +36,18 @@ def test_sampler_table_rows_and_doc(tmp_path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             rows = sampler_table(generator, draw_line_images(40, seed=1), num_samples=40, seed=0,
-                                 grid={"ddim": (2, 3), "heun_edm": (2,)})
+                                 grid={"ddim": (2, 3), "heun_edm": (2,)}, samples_dir=tmp_path / "samples")
     finally:
         torch.set_num_threads(threads)
     assert [(row.sampler, row.steps, row.evaluations_per_image) for row in rows] == [("ddim", 2, 2.0), ("ddim", 3, 3.0), ("heun_edm", 2, 3.0)]
     for row in rows:
         assert row.frechet_low <= row.frechet_distance <= row.frechet_high
         assert row.images_per_s > 0
+        assert row.lit_ratio > 0
+    saved = np.load(tmp_path / "samples" / "ddim-3.npy")
+    assert saved.shape == (40, 64, 64)
+    expected_ratio = np.count_nonzero(postprocess(saved)) / np.count_nonzero(draw_line_images(40, seed=1))
+    assert rows[1].lit_ratio == pytest.approx(expected_ratio)
     assert generator.config.sampler.name == "ddim"
     write_sampler_doc(rows, tmp_path / "samplers.md", description="tiny test model")
     text = (tmp_path / "samplers.md").read_text()
@@ -66,3 +74,16 @@ def test_fast_sampler_check_tolerance():
     assert fast_sampler_check([reference, row("ddim", 50, 50, 11.1)]) is None
     assert fast_sampler_check([reference, row("heun_edm", 50, 99, 9.0)]) is None
     assert "No sampler" in render_markdown([reference], description="")
+    text = verdict([reference, row("ddim", 50, 50, 10.5), row("ddim", 25, 25, 10.8), row("ddim", 10, 10, 12.0)])
+    assert "ddim at 50 steps" in text and "1.05 times" in text and "cheapest within 10% is ddim at 25 steps" in text
+    assert "no 1,000-step" in verdict([row("ddim", 50, 50, 10.5)])
+
+
+def test_parse_grid():
+    assert parse_grid(["ddim=10,25", "heun_edm=5", "ddim=50"]) == {"ddim": (10, 25, 50), "heun_edm": (5,)}
+    with pytest.raises(ValueError, match="unknown sampler"):
+        parse_grid(["dim=10"])
+    with pytest.raises(ValueError, match="integer step counts"):
+        parse_grid(["ddim=ten"])
+    with pytest.raises(ValueError, match="negative"):
+        parse_grid(["ddim=-1"])

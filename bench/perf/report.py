@@ -52,10 +52,9 @@ def run_sections(names: list[str] | None, *, scale: str) -> list[PerfSection]:
     return sections
 
 
-def render_report(sections: list[PerfSection], *, scale: str) -> str:
-    """Render sections as Markdown with the machine and the command that reproduces them."""
+def render_header(*, scale: str) -> list[str]:
     today = datetime.date.today().isoformat()
-    lines = [
+    return [
         "# Performance benchmark",
         "",
         f"Measured {today} on: {machine_description()}.",
@@ -63,17 +62,68 @@ def render_report(sections: list[PerfSection], *, scale: str) -> str:
         "section says so; the machine is shared, so compare ratios rather than absolute seconds.",
         "",
     ]
+
+
+def render_section(section: PerfSection, *, remeasured: str | None = None) -> list[str]:
+    """Render one section; ``remeasured`` adds a note that it was measured apart from the header's run."""
+    lines = [f"## {section.title}", ""]
+    if section.rows:
+        lines += [tabulate(section.rows, headers="keys", tablefmt="github", floatfmt=".4g"), ""]
+    notes = list(section.notes)
+    if remeasured:
+        notes.insert(0, remeasured)
+    lines += [f"- {note}" for note in notes]
+    lines.append("")
+    return lines
+
+
+def render_report(sections: list[PerfSection], *, scale: str) -> str:
+    """Render sections as Markdown with the machine and the command that reproduces them."""
+    lines = render_header(scale=scale)
     for section in sections:
-        lines += [f"## {section.title}", ""]
-        if section.rows:
-            lines += [tabulate(section.rows, headers="keys", tablefmt="github", floatfmt=".4g"), ""]
-        lines += [f"- {note}" for note in section.notes]
-        lines.append("")
+        lines += render_section(section)
     return "\n".join(lines)
 
 
+def split_report(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Split a report into its header and (title, block) pairs, one per "## " section."""
+    header, *blocks = ("\n" + text).split("\n## ")
+    sections = []
+    for block in blocks:
+        title = block.split("\n", 1)[0].strip()
+        sections.append((title, "## " + block.rstrip("\n") + "\n"))
+    return header.lstrip("\n"), sections
+
+
+def merge_report(existing: str, measured: list[PerfSection], names: list[str], *, scale: str) -> str:
+    """Replace the sections of ``existing`` that ``measured`` retitles; keep the others and the header.
+
+    Sections not yet in the report are appended. Each replaced section notes when and how it was
+    remeasured, since the header's date and machine describe the run that wrote the whole report.
+    """
+    header, blocks = split_report(existing)
+    today = datetime.date.today().isoformat()
+    fresh = {}
+    for name, section in zip(names, measured):
+        note = (f"Remeasured {today} apart from the rest of this report, with `lartpc-bench perf --scale {scale} "
+                f"--sections {name}` on: {machine_description()}.")
+        fresh[section.title] = "\n".join(render_section(section, remeasured=note)).rstrip("\n") + "\n"
+    merged = [fresh.pop(title, block) for title, block in blocks]
+    merged += list(fresh.values())
+    return header.rstrip("\n") + "\n\n" + "\n".join(merged)
+
+
 def write_report(path: str | Path, *, scale: str = "full", sections: list[str] | None = None) -> Path:
-    """Measure ``sections`` and write the Markdown report to ``path`` atomically."""
+    """Measure ``sections`` and write the Markdown report to ``path`` atomically.
+
+    With a subset of ``sections`` and an existing report at ``path``, only those sections are
+    replaced and the rest of the report is kept.
+    """
     measured = run_sections(sections, scale=scale)
-    write_text_atomic(path, render_report(measured, scale=scale))
-    return Path(path)
+    target = Path(path)
+    if sections and target.is_file():
+        text = merge_report(target.read_text(encoding="utf-8"), measured, sections, scale=scale)
+    else:
+        text = render_report(measured, scale=scale)
+    write_text_atomic(target, text)
+    return target

@@ -45,6 +45,7 @@ class FlowGenerator(Generator):
     family = "flow"
     config_class = FlowConfig
     supports_likelihood = True
+    sampling_keys = ("temperature",)
 
     def __init__(self, config: FlowConfig | None = None, *, device: str = "cpu") -> None:
         super().__init__(config, device=device)

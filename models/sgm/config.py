@@ -21,7 +21,8 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 SDE_KINDS = ("vp", "subvp", "ve")
 TIME_EMBEDDINGS = ("positional", "fourier")
 PARAMETERIZATIONS = ("eps", "edm")
-SAMPLER_NAMES = ("euler_maruyama", "predictor_corrector", "ode_rk45", "ddim", "dpm_solver_2m", "heun_edm")
+SAMPLER_NAMES = ("euler_maruyama", "predictor_corrector", "ode_rk45", "ddim", "dpm_solver_2m", "heun_edm", "edm_stochastic",
+                 "dpm_solver_2m_sde")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +109,10 @@ class SamplerConfig:
     rtol: float = 1e-5
     atol: float = 1e-5
     rho: float = 7.0
+    churn: float = 40.0
+    churn_min: float = 0.05
+    churn_max: float = 50.0
+    noise_inflation: float = 1.003
 
     def __post_init__(self) -> None:
         require(self.name in SAMPLER_NAMES, f"sampler.name is {self.name!r}; expected one of {SAMPLER_NAMES}.")
@@ -116,6 +121,10 @@ class SamplerConfig:
         require(self.corrector_steps >= 1, f"sampler.corrector_steps is {self.corrector_steps}; expected >= 1.")
         require(self.rtol > 0 and self.atol > 0, f"sampler.rtol={self.rtol}, atol={self.atol}; expected > 0.")
         require(self.rho > 0, f"sampler.rho is {self.rho}; expected > 0.")
+        require(self.churn >= 0, f"sampler.churn is {self.churn}; expected >= 0 (0 turns the EDM sampler deterministic).")
+        require(0 <= self.churn_min <= self.churn_max,
+                f"sampler.churn_min={self.churn_min}, churn_max={self.churn_max}; expected 0 <= churn_min <= churn_max.")
+        require(self.noise_inflation >= 1, f"sampler.noise_inflation is {self.noise_inflation}; expected >= 1.")
 
 
 @dataclasses.dataclass(frozen=True)

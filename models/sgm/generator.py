@@ -73,6 +73,7 @@ class SGMGenerator(Generator):
     family = "diffusion"
     config_class = SGMConfig
     supports_likelihood = True
+    sampling_keys = ("sampler",)
 
     def __init__(self, config: SGMConfig | None = None, *, device: str = "cpu") -> None:
         super().__init__(config, device=device)
@@ -306,8 +307,11 @@ class SGMGenerator(Generator):
             options = {"snr": sampler_config.snr, "corrector_steps": sampler_config.corrector_steps}
         elif sampler_config.name == "ode_rk45":
             options = {"rtol": sampler_config.rtol, "atol": sampler_config.atol}
-        elif sampler_config.name in ("dpm_solver_2m", "heun_edm"):
+        elif sampler_config.name in ("dpm_solver_2m", "heun_edm", "dpm_solver_2m_sde"):
             options = {"rho": sampler_config.rho}
+        elif sampler_config.name == "edm_stochastic":
+            options = {"rho": sampler_config.rho, "churn": sampler_config.churn, "churn_min": sampler_config.churn_min,
+                       "churn_max": sampler_config.churn_max, "noise_inflation": sampler_config.noise_inflation}
         sampler = get_sampler(sampler_config.name)
         x = sampler(score_fn, self.sde, x, steps=sampler_config.steps, noise=noise if is_stochastic(sampler_config.name) else None,
                     eps=self.config.sde.sampling_eps, **options)

@@ -82,11 +82,11 @@ def uniform_time_sigmas(sde: SDE, steps: int, eps: float) -> torch.Tensor:
     return torch.cat([sde.sigma(times), torch.zeros(1, dtype=torch.float64)])
 
 
-def _denoise(score_fn: ScoreFunction, x_tilde: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+def denoise(score_fn: ScoreFunction, x_tilde: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return score_fn.denoise(x_tilde, sigma.to(x_tilde.dtype).expand(x_tilde.shape[0]))
 
 
-def _to_edm(sde: SDE, x: torch.Tensor) -> torch.Tensor:
+def to_edm(sde: SDE, x: torch.Tensor) -> torch.Tensor:
     """Return x~ = x / alpha(1) for the prior sample x at t = 1."""
     return x / float(sde.alpha(torch.tensor(1.0, dtype=torch.float64)))
 
@@ -108,9 +108,9 @@ def ddim(
     DDIM update (Song, Meng, Ermon 2021): x~_next = D + (sigma_next / sigma) (x~ - D).
     """
     sigmas = uniform_time_sigmas(sde, steps, eps)
-    x_tilde = _to_edm(sde, x)
+    x_tilde = to_edm(sde, x)
     for index in tqdm(range(steps), desc="DDIM", disable=disable, leave=False):
-        denoised = _denoise(score_fn, x_tilde, sigmas[index])
+        denoised = denoise(score_fn, x_tilde, sigmas[index])
         ratio = float(sigmas[index + 1] / sigmas[index])
         x_tilde = denoised + ratio * (x_tilde - denoised)
         if callback is not None:
@@ -133,11 +133,11 @@ def dpm_solver_2m(
 ) -> torch.Tensor:
     """Run DPM-Solver++(2M) (Lu et al. 2022, arXiv:2211.01095) on the EDM grid; ``steps`` evaluations."""
     sigmas = edm_sigmas(sde, steps, eps, rho)
-    x_tilde = _to_edm(sde, x)
+    x_tilde = to_edm(sde, x)
     previous_denoised, previous_h = None, None
     for index in tqdm(range(steps), desc="DPM-Solver++(2M)", disable=disable, leave=False):
         sigma, sigma_next = sigmas[index], sigmas[index + 1]
-        denoised = _denoise(score_fn, x_tilde, sigma)
+        denoised = denoise(score_fn, x_tilde, sigma)
         if sigma_next == 0:
             x_tilde = denoised
         else:
@@ -170,19 +170,23 @@ def heun_edm(
 ) -> torch.Tensor:
     """Run Heun's second-order method on the EDM grid (Karras et al., Algorithm 1); 2 steps - 1 evaluations."""
     sigmas = edm_sigmas(sde, steps, eps, rho)
-    x_tilde = _to_edm(sde, x)
+    x_tilde = to_edm(sde, x)
     for index in tqdm(range(steps), desc="Heun (EDM)", disable=disable, leave=False):
-        sigma, sigma_next = sigmas[index], sigmas[index + 1]
-
-        # Euler step on dx~/dsigma = (x~ - D) / sigma
-        slope = (x_tilde - _denoise(score_fn, x_tilde, sigma)) / float(sigma)
-        x_next = x_tilde + float(sigma_next - sigma) * slope
-
-        # Trapezoidal correction, skipped on the final step to sigma = 0
-        if sigma_next > 0:
-            slope_next = (x_next - _denoise(score_fn, x_next, sigma_next)) / float(sigma_next)
-            x_next = x_tilde + float(sigma_next - sigma) * 0.5 * (slope + slope_next)
-        x_tilde = x_next
+        x_tilde = heun_step(score_fn, x_tilde, float(sigmas[index]), float(sigmas[index + 1]))
         if callback is not None:
             callback(index, x_tilde)
     return x_tilde
+
+
+def heun_step(score_fn: ScoreFunction, x_tilde: torch.Tensor, sigma: float, sigma_next: float) -> torch.Tensor:
+    """Take one Heun step of dx~/dsigma = (x~ - D) / sigma from ``sigma`` to ``sigma_next``.
+
+    The trapezoidal correction is skipped on a final step to sigma = 0, where the Euler step
+    returns the data prediction D.
+    """
+    slope = (x_tilde - denoise(score_fn, x_tilde, torch.tensor(sigma, dtype=torch.float64))) / sigma
+    x_next = x_tilde + (sigma_next - sigma) * slope
+    if sigma_next > 0:
+        slope_next = (x_next - denoise(score_fn, x_next, torch.tensor(sigma_next, dtype=torch.float64))) / sigma_next
+        x_next = x_tilde + (sigma_next - sigma) * 0.5 * (slope + slope_next)
+    return x_next
