@@ -152,7 +152,19 @@ def function_evaluations(result: StoredResult) -> float | None:
 
 def display_name(result: StoredResult) -> str:
     name = result.record["submission"]["name"]
-    return f"{name} ({FLOOR_LABEL})" if is_reference(result) else name
+    if is_reference(result):
+        return f"{name} ({FLOOR_LABEL})"
+    cap = time_cap_note(result)
+    return f"{name} ({cap})" if cap else name
+
+
+def time_cap_note(result: StoredResult) -> str | None:
+    """Return "time cap at S of T steps" for a model whose training stopped at its time limit, else None."""
+    training = result.record.get("training") or {}
+    if not training.get("stopped_early"):
+        return None
+    target = (result.record["submission"].get("train_config") or {}).get("steps")
+    return f"time cap at {training['steps']:,} of {target:,} steps" if target else f"time cap at {training['steps']:,} steps"
 
 
 def metric_header(column: MetricColumn) -> str:
@@ -228,7 +240,9 @@ def markdown_document(results: Sequence[StoredResult], columns: Sequence[MetricC
         f"\"{FLOOR_LABEL}\" scores real held-out images like a model: a faithful model matches it within noise. "
         "A model far better than the floor on one metric exploits that metric (raw-pixel distances such as "
         "w1_pixels favour near-blank images, for example), so read the rows across all metrics. "
-        "nn_train_ratio is best near 1: below 1, samples sit closer to training images than real held-out images do.",
+        "nn_train_ratio is best near 1: below 1, samples sit closer to training images than real held-out images do. "
+        "A \"time cap\" after a name marks a model whose training stopped at its time limit before its step budget, "
+        "so its row depends on the speed of the machine that trained it.",
         "",
     ]
     for title, group in groups:

@@ -231,3 +231,17 @@ def test_failed_render_keeps_previous_output(rendered):
         render_leaderboard(root, "sim64-v1", written["html"].parent)
     for key, content in before.items():
         assert written[key].read_bytes() == content, key
+
+
+def test_time_capped_model_is_marked(tmp_path):
+    root = tmp_path / "results"
+    capped = make_record("capped", 5.0, seed=4)
+    capped["submission"]["train_config"]["steps"] = 2500
+    capped["training"]["steps"] = 504
+    capped["training"]["stopped_early"] = True
+    write_result(capped, root)
+    write_result(make_record("full", 6.0, seed=5), root)
+    written = render_leaderboard(root, "sim64-v1", tmp_path / "site")
+    names = [row[1] for row in table_rows(written["markdown"].read_text())]
+    assert names == ["capped (time cap at 504 of 2,500 steps)", "full"]
+    assert "capped (time cap at 504 of 2,500 steps)" in written["html"].read_text()

@@ -38,8 +38,9 @@ class FlowGenerator(Generator):
     uniform-dequantisation bound, which lies above the discrete model's true bits/dim. For a
     class-conditional flow it marginalises the label with the training class frequencies.
 
-    To sample a saved model at another temperature, load it and replace its config:
-    ``model.config = dataclasses.replace(model.config, temperature=0.7)``.
+    To sample a saved model at another temperature, load it and replace its config,
+    ``model.config = dataclasses.replace(model.config, temperature=0.7)``, or run
+    ``lartpc-bench sample --model flow --set temperature=0.7``.
     """
 
     family = "flow"
