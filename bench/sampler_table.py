@@ -225,7 +225,7 @@ def write_sampler_doc(rows: list[SamplerRow], path: str | Path, *, description: 
 
 
 def parse_grid(entries: list[str]) -> dict[str, tuple[int, ...]]:
-    """Parse ``NAME=STEPS[,STEPS...]`` entries into a grid; the error names the bad entry."""
+    """Parse ``NAME=STEPS[,STEPS...]`` entries into a grid. A ``ValueError`` names the invalid entry."""
     from lartpcbench.models.sgm.samplers import SAMPLERS
 
     grid: dict[str, tuple[int, ...]] = {}
@@ -238,7 +238,7 @@ def parse_grid(entries: list[str]) -> dict[str, tuple[int, ...]]:
         except ValueError:
             raise ValueError(f"--grid entry {entry!r} needs comma-separated integer step counts, for example ddim=10,25,50.") from None
         if any(count < 0 for count in counts):
-            raise ValueError(f"--grid entry {entry!r} has a negative step count.")
+            raise ValueError(f"--grid entry {entry!r} has a negative step count; use 0 or more steps.")
         grid[name] = grid.get(name, ()) + counts
     return grid
 

@@ -16,6 +16,8 @@ def test_merge_report_replaces_only_the_measured_sections():
     assert [title for title, _ in blocks] == ["First", "Second", "Third"]
     assert blocks[0][1] == split_report(old)[1][0][1]
     second = blocks[1][1]
-    assert "20" in second and "new note" in second and "second note" not in second
+    assert "20" in second
+    assert "new note" in second
+    assert "second note" not in second
     assert "--sections second" in second
     assert merged.count("# Performance benchmark") == 1

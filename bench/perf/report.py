@@ -53,6 +53,7 @@ def run_sections(names: list[str] | None, *, scale: str) -> list[PerfSection]:
 
 
 def render_header(*, scale: str) -> list[str]:
+    """Return the report's title lines: date, machine and the command that reproduces the report."""
     today = datetime.date.today().isoformat()
     return [
         "# Performance benchmark",
@@ -65,7 +66,7 @@ def render_header(*, scale: str) -> list[str]:
 
 
 def render_section(section: PerfSection, *, remeasured: str | None = None) -> list[str]:
-    """Render one section; ``remeasured`` adds a note that it was measured apart from the header's run."""
+    """Render one section. ``remeasured`` adds a first note saying that it was measured apart from the header's run."""
     lines = [f"## {section.title}", ""]
     if section.rows:
         lines += [tabulate(section.rows, headers="keys", tablefmt="github", floatfmt=".4g"), ""]
@@ -96,7 +97,7 @@ def split_report(text: str) -> tuple[str, list[tuple[str, str]]]:
 
 
 def merge_report(existing: str, measured: list[PerfSection], names: list[str], *, scale: str) -> str:
-    """Replace the sections of ``existing`` that ``measured`` retitles; keep the others and the header.
+    """Replace each section of ``existing`` whose title a ``measured`` section has, keeping the others and the header.
 
     Sections not yet in the report are appended. Each replaced section notes when and how it was
     remeasured, since the header's date and machine describe the run that wrote the whole report.
