@@ -19,7 +19,7 @@ from lartpcbench.models import UnknownGeneratorError, available_generators, get_
 from lartpcbench.models.checkpoint import CheckpointError
 from lartpcbench.models.config import ConfigError, with_sampling_overrides
 
-from . import ablate, runner
+from . import ablate, runner, sampler_table
 from .cli_data import add_data_parser
 from .cli_segnet import add_segnet_parser
 from .config import DatasetOptions, EvaluationOptions
@@ -179,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ablate.add_parser(commands)
     add_segnet_parser(commands)
+
+    samplers = commands.add_parser("samplers", help="compare the diffusion model's samplers on a trained model; writes docs/samplers.md")
+    sampler_table.add_arguments(samplers)
+    samplers.set_defaults(handler=sampler_table.run)
 
     perf = commands.add_parser("perf", help="run the performance benchmark and write its report")
     perf.add_argument("--scale", choices=["smoke", "full"], default="full", help="smoke takes about a minute; full gives the quoted numbers")

@@ -5,7 +5,8 @@ Frechet distance in standardised physics features (metric ``fd_physics``) betwee
 post-processed samples and real reference images, with its interval, the lit-pixel fraction of
 the samples relative to the reference and the sampling throughput. ``write_sampler_doc`` renders it to docs/samplers.md.
 
-Run it with ``python -m lartpcbench.bench.sampler_table CHECKPOINT_DIR --split-file FILE``.
+Run it with ``lartpc-bench samplers CHECKPOINT_DIR --split-file FILE`` (or ``python -m
+lartpcbench.bench.sampler_table`` with the same options).
 """
 
 from __future__ import annotations
@@ -243,8 +244,8 @@ def parse_grid(entries: list[str]) -> dict[str, tuple[int, ...]]:
     return grid
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Measure every sgm sampler on one trained model and write docs/samplers.md.")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the sampler table's options to ``parser`` (``lartpc-bench samplers`` and ``python -m`` share them)."""
     parser.add_argument("checkpoint", type=Path, help="folder written by SGMGenerator.save or fit(checkpoint_dir=...)")
     parser.add_argument("--split-file", type=Path, required=True, help="HDF5 split file with the reference images")
     parser.add_argument("--split", default="test", help="split of the reference images (default: test)")
@@ -256,17 +257,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="sampler and comma-separated step counts, repeatable, e.g. --grid ddim=10,25 (default: every sampler)")
     parser.add_argument("--samples-dir", type=Path, default=None, help="also save each run's raw samples here as NAME-STEPS.npy")
     parser.add_argument("--out", type=Path, default=Path("docs/samplers.md"), help="Markdown output path")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    try:
-        grid = parse_grid(args.grid) if args.grid else None
-    except ValueError as error:
-        parser.error(str(error))
 
+
+def run(args: argparse.Namespace) -> int:
+    """Measure the samplers that ``args`` selects and write the Markdown table to ``args.out``."""
     from lartpcbench.datasets.splits import read_split
 
+    grid = parse_grid(args.grid) if args.grid else None
+    if args.threads:
+        torch.set_num_threads(args.threads)
     reference = read_split(args.split_file, args.split).images
     generator = SGMGenerator.load(args.checkpoint)
     if args.jobs > 1:
@@ -277,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
                              samples_dir=args.samples_dir)
     network = generator.config.network
     description = (
-        f"Measured {datetime.date.today().isoformat()} with `python -m lartpcbench.bench.sampler_table` in "
+        f"Measured {datetime.date.today().isoformat()} with `lartpc-bench samplers` in "
         f"{args.jobs} process(es) of {args.threads or torch.get_num_threads()} torch thread(s). Model: "
         f"{generator.num_parameters():,} parameters (base {network.base_channels} channels, multipliers "
         f"{list(network.channel_multipliers)}, patch size {network.patch_size}, {generator.config.parameterization} "
@@ -287,8 +286,19 @@ def main(argv: list[str] | None = None) -> int:
         "between rows come from the samplers alone."
     )
     write_sampler_doc(rows, args.out, description=description)
-    print(render_markdown(rows, description=description))
+    logger.info("wrote the sampler table to %s", args.out)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Measure every sgm sampler on one trained model and write docs/samplers.md.")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        return run(args)
+    except ValueError as error:
+        parser.error(str(error))
 
 
 if __name__ == "__main__":

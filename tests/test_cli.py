@@ -206,6 +206,23 @@ def test_sample_with_sampling_settings(smoke_run, tmp_path, capsys):
     assert not (tmp_path / "x.npy").exists()
 
 
+def test_samplers_command_writes_table(smoke_run, data_dir, tmp_path, capsys):
+    run_dir, _ = smoke_run
+    sgm = str(run_dir / "models" / "sgm" / "final")
+    split_file = str(data_dir / "sim64-smoke-v1.h5")
+    out = tmp_path / "samplers.md"
+    assert main(["samplers", sgm, "--split-file", split_file, "--num-samples", "8", "--grid", "ddim=2",
+                 "--grid", "dpm_solver_2m_sde=2", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| ddim" in text
+    assert "| dpm_solver_2m_sde" in text
+    assert "no 1,000-step Euler-Maruyama row" in text
+
+    assert main(["samplers", sgm, "--split-file", split_file, "--grid", "euler=2", "--out", str(tmp_path / "x.md")]) == 2
+    assert "unknown sampler" in capsys.readouterr().err
+    assert not (tmp_path / "x.md").exists()
+
+
 def test_sample_truncated_checkpoint(smoke_run, tmp_path, capsys):
     run_dir, _ = smoke_run
     checkpoint = tmp_path / "final"

@@ -66,14 +66,15 @@ def test_ablation_builds_one_row_per_value():
         parse_variation("evaluation.num_samples=5,6")
 
 
-def test_with_sampling_overrides():
+def test_sampling_overrides_change_sampler_only():
     from lartpcbench.models.config import with_sampling_overrides
     from lartpcbench.models.sgm.config import SGMConfig
 
     config = SGMConfig()
     changed = with_sampling_overrides(config, {"sampler": {"name": "ddim", "steps": 50}}, ("sampler",))
     assert (changed.sampler.name, changed.sampler.steps) == ("ddim", 50)
-    assert changed.network == config.network and changed.sampler.rho == config.sampler.rho
+    assert changed.network == config.network
+    assert changed.sampler.rho == config.sampler.rho
     with pytest.raises(ConfigError, match="'sde' is not a sampling setting"):
         with_sampling_overrides(config, {"sde": {"kind": "ve"}}, ("sampler",))
     with pytest.raises(ConfigError, match="unknown keys"):
