@@ -32,7 +32,7 @@ from lartpcbench.leaderboard.render import render_leaderboard
 from lartpcbench.models import FitReport, Generator, get_generator_class
 from lartpcbench.models.checkpoint import has_checkpoint
 from lartpcbench.models.config import config_to_dict
-from lartpcbench.models.distributed import barrier, init_distributed
+from lartpcbench.models.distributed import barrier, init_distributed, local_device
 
 from .config import EvaluationOptions, ModelOptions, RunConfig
 from .data import RunData, load_run_data
@@ -150,6 +150,7 @@ def run(
 ) -> RunSummary:
     """Run the main job for ``config`` in ``run_dir`` and return what it wrote."""
     run_dir = Path(run_dir)
+    device = local_device(device)
     context = init_distributed(device)
     if context.is_main:
         prepare_run_dir(config, run_dir)

@@ -16,6 +16,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from .config import require
+from .distributed import local_device
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +83,7 @@ class Generator(abc.ABC):
                 f"{type(self).__name__} expects a {self.config_class.__name__}, got {type(config).__name__}."
             )
         self.config = config
-        self.device = device
+        self.device = local_device(device)
 
     @abc.abstractmethod
     def fit(

@@ -43,6 +43,16 @@ def _environment_int(name: str, default: int) -> int:
         raise ValueError(f"environment variable {name}={value!r} is not an integer; torchrun sets it to one.") from error
 
 
+def local_device(device: str) -> str:
+    """Return the device this process uses: under torchrun a bare "cuda" becomes "cuda:LOCAL_RANK".
+
+    Without that mapping every rank would pick GPU 0, which nccl rejects.
+    """
+    if str(device) == "cuda" and _environment_int("WORLD_SIZE", 1) > 1:
+        return f"cuda:{_environment_int('LOCAL_RANK', 0)}"
+    return str(device)
+
+
 def init_distributed(device: str = "cpu") -> DistributedContext:
     """Join the process group that ``torchrun`` describes, once; return this process's context.
 
@@ -54,6 +64,9 @@ def init_distributed(device: str = "cpu") -> DistributedContext:
         return DistributedContext()
     if not dist.is_initialized():
         backend = "nccl" if str(device).startswith("cuda") else "gloo"
+        if backend == "nccl":
+            # NOTE: never run here (no GPU on the development machines); the gloo path is tested.
+            torch.cuda.set_device(torch.device(local_device(device)))
         dist.init_process_group(backend=backend)
         logger.info("joined process group: rank %d of %d, backend %s", dist.get_rank(), world_size, backend)
     return DistributedContext(dist.get_rank(), dist.get_world_size(), _environment_int("LOCAL_RANK", 0))

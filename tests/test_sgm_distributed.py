@@ -14,7 +14,7 @@ import torch
 
 from lartpcbench.models.base import TrainConfig
 from lartpcbench.models.checkpoint import load_checkpoint
-from lartpcbench.models.distributed import DistributedContext, shard_slice
+from lartpcbench.models.distributed import DistributedContext, local_device, shard_slice
 from lartpcbench.models.sgm.config import sgm_config_from_dict
 from lartpcbench.models.sgm.generator import SGMGenerator
 
@@ -63,6 +63,16 @@ def _free_port() -> int:
 def test_shard_slice_covers_all_items():
     parts = [shard_slice(7, DistributedContext(rank, 3)) for rank in range(3)]
     assert [(part.start, part.stop) for part in parts] == [(0, 3), (3, 5), (5, 7)]
+
+
+def test_local_device_per_rank(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert local_device("cuda") == "cuda"
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert local_device("cuda") == "cuda:1"
+    assert local_device("cuda:0") == "cuda:0"
+    assert local_device("cpu") == "cpu"
 
 
 @pytest.mark.timeout(180)
