@@ -45,6 +45,9 @@ def probability_flow_rk45(
 ) -> torch.Tensor:
     """Integrate the probability-flow ODE from t = 1 to ``eps`` with adaptive RK45; ``steps`` is unused.
 
+    NOTE: it returns x(eps) without a final denoising step, unlike the fixed-step samplers here,
+    which end with the data prediction at sigma = 0, so its samples keep noise of std(eps).
+
     NOTE: the step-size control uses the error of the whole batch, so results depend on the batch's other
     images up to the solver tolerance.
     """
