@@ -44,7 +44,8 @@ DEFAULT_GRID: dict[str, tuple[int, ...]] = {
 SAMPLER_NOTES = {
     "euler_maruyama": "Euler-Maruyama on the reverse-time SDE, uniform time steps; the reference work's sampler at 1,000 steps.",
     "predictor_corrector": "Euler-Maruyama predictor with one Langevin corrector step per time step (signal-to-noise ratio 0.16).",
-    "ode_rk45": "probability-flow ODE with scipy's adaptive RK45 (rtol and atol from the model config).",
+    "ode_rk45": "probability-flow ODE with scipy's adaptive RK45 (rtol and atol from the model config); it ends at "
+                "t = eps without the final denoising step that the fixed-step samplers take.",
     "ddim": "deterministic DDIM (eta = 0) on uniformly spaced times.",
     "dpm_solver_2m": "DPM-Solver++(2M), second-order multistep, on the EDM noise grid (rho = 7).",
     "heun_edm": "Heun's second-order method on the EDM noise grid (rho = 7); 2 steps - 1 evaluations.",
