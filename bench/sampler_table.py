@@ -209,7 +209,7 @@ def _family_summary(rows: list[SamplerRow], *, max_evaluations: float = 50) -> l
         return []
     parts = [f"the best {kind} one is {row.sampler} at {row.steps} steps (FD {row.frechet_distance:.3f}, lit pixels "
              f"{row.lit_ratio:.2f} times the real share)" for kind, row in best.items()]
-    return ["", f"Among samplers with at most {max_evaluations:.0f} evaluations, {parts[0]}; {parts[1]}."]
+    return ["", f"Among samplers with at most {max_evaluations:.0f} evaluations, {parts[0]}. For comparison, {parts[1]}."]
 
 
 COLUMN_NOTES = [
