@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -46,8 +48,6 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 
 def save_array_atomic(path: str | os.PathLike, array) -> None:
     """Save ``array`` in NumPy's .npy format to ``path`` through a temporary file."""
-    import numpy as np
-
     with atomic_path(path) as temporary, open(temporary, "wb") as handle:
         np.save(handle, array)
 

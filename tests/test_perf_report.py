@@ -6,7 +6,7 @@ from lartpcbench.bench.perf import PerfSection
 from lartpcbench.bench.perf.report import merge_report, render_report, split_report
 
 
-def test_merge_report_replaces_only_the_measured_sections():
+def test_merge_report_keeps_other_sections():
     old = render_report([PerfSection("First", [{"value": 1}], ["first note"]),
                          PerfSection("Second", [{"value": 2}], ["second note"])], scale="full")
     merged = merge_report(old, [PerfSection("Second", [{"value": 20}], ["new note"]), PerfSection("Third", [], ["third"])],

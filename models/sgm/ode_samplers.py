@@ -135,22 +135,37 @@ def dpm_solver_2m(
     rho: float = 7.0,
 ) -> torch.Tensor:
     """Run DPM-Solver++(2M) (Lu et al. 2022, arXiv:2211.01095) on the EDM grid; ``steps`` evaluations."""
+    return dpm_solver_2m_loop(score_fn, sde, x, steps=steps, eps=eps, rho=rho, noise=None, callback=callback,
+                              disable=disable)
+
+
+def dpm_solver_2m_loop(score_fn: ScoreFunction, sde: SDE, x: torch.Tensor, *, steps: int, eps: float, rho: float,
+                       noise: PerImageNoise | None, callback: StepCallback | None, disable: bool) -> torch.Tensor:
+    """Run DPM-Solver++(2M) on the EDM grid: its ODE form without ``noise``, its SDE form with it.
+
+    In lambda = -log sigma with step h and eta = 0 (ODE) or 1 (SDE), each step is
+    x~' = (sigma'/sigma) e^(-eta h) x~ + (1 - e^(-(1 + eta) h)) D_hat + sigma' sqrt(1 - e^(-2 eta h)) z,
+    where D_hat adds the multistep correction (D - D_prev) / (2 r), r = h_prev / h, to the denoiser D.
+    """
+    eta = 0.0 if noise is None else 1.0
     sigmas = edm_sigmas(sde, steps, eps, rho)
     x_tilde = to_edm(sde, x)
     previous_denoised, previous_h = None, None
-    for index in tqdm(range(steps), desc="DPM-Solver++(2M)", disable=disable, leave=False):
+    description = "DPM-Solver++(2M)" if noise is None else "SDE-DPM-Solver++(2M)"
+    for index in tqdm(range(steps), desc=description, disable=disable, leave=False):
         sigma, sigma_next = sigmas[index], sigmas[index + 1]
         denoised = denoise(score_fn, x_tilde, sigma)
         if sigma_next == 0:
             x_tilde = denoised
         else:
-            # Step in lambda = -log sigma: x~' = (sigma'/sigma) x~ - expm1(-h) D_hat, D_hat a 2nd-order extrapolation
             h = float(torch.log(sigma / sigma_next))
             corrected = denoised
             if previous_denoised is not None:
-                r = previous_h / h
-                corrected = (1 + 1 / (2 * r)) * denoised - (1 / (2 * r)) * previous_denoised
-            x_tilde = float(sigma_next / sigma) * x_tilde - float(np.expm1(-h)) * corrected
+                corrected = denoised + (denoised - previous_denoised) * h / (2 * previous_h)
+            weight = -float(np.expm1(-(1 + eta) * h))
+            x_tilde = float(sigma_next / sigma) * float(np.exp(-eta * h)) * x_tilde + weight * corrected
+            if noise is not None:
+                x_tilde = x_tilde + float(sigma_next) * float(-np.expm1(-2 * h)) ** 0.5 * noise.randn_like(x_tilde)
             previous_h = h
         previous_denoised = denoised
         if callback is not None:

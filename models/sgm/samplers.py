@@ -10,7 +10,6 @@ Stochastic samplers live here; deterministic ODE samplers live in ``ode_samplers
 
 from __future__ import annotations
 
-import math
 from typing import Callable, Protocol
 
 import torch
@@ -183,31 +182,12 @@ def dpm_solver_2m_sde(
 ) -> torch.Tensor:
     """Run SDE-DPM-Solver++(2M) (Lu et al. 2022, arXiv:2211.01095) on the EDM grid; ``steps`` evaluations.
 
-    In lambda = -log sigma with step h, the exact solution of the reverse SDE's linear part gives
-    x~' = (sigma'/sigma) e^-h x~ + (1 - e^-2h) D_hat + sigma' sqrt(1 - e^-2h) z, where D_hat is
-    the denoiser plus the multistep correction (1 - e^-2h) (D - D_prev) / (2 r), r = h_prev / h.
+    Each step solves the reverse SDE's linear part exactly with the denoiser held at its
+    second-order multistep extrapolation, then adds fresh noise; see ``ode_samplers.dpm_solver_2m_loop``.
     """
     noise = _require_noise(noise, "dpm_solver_2m_sde")
-    sigmas = ode_samplers.edm_sigmas(sde, steps, eps, rho)
-    x_tilde = ode_samplers.to_edm(sde, x)
-    previous_denoised, previous_h = None, None
-    for index in tqdm(range(steps), desc="SDE-DPM-Solver++(2M)", disable=disable, leave=False):
-        sigma, sigma_next = sigmas[index], sigmas[index + 1]
-        denoised = ode_samplers.denoise(score_fn, x_tilde, sigma)
-        if sigma_next == 0:
-            x_tilde = denoised
-        else:
-            h = float(torch.log(sigma / sigma_next))
-            weight = -math.expm1(-2 * h)
-            x_tilde = float(sigma_next / sigma) * math.exp(-h) * x_tilde + weight * denoised
-            if previous_denoised is not None:
-                x_tilde = x_tilde + weight * (denoised - previous_denoised) * h / (2 * previous_h)
-            x_tilde = x_tilde + float(sigma_next) * weight**0.5 * noise.randn_like(x_tilde)
-            previous_h = h
-        previous_denoised = denoised
-        if callback is not None:
-            callback(index, x_tilde)
-    return x_tilde
+    return ode_samplers.dpm_solver_2m_loop(score_fn, sde, x, steps=steps, eps=eps, rho=rho, noise=noise,
+                                          callback=callback, disable=disable)
 
 
 SAMPLERS: dict[str, Sampler] = {
